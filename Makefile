@@ -1,0 +1,35 @@
+# The two commands a newcomer needs are `make demo` and `make test`; the rest are for developers.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint unit eval clean-db
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make test: the whole suite (what CI runs): lint, types, then pytest on real PostgreSQL
+test: install
+	$(PY) scripts/ensure_postgres.py >/dev/null
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+lint: install
+	$(VENV)/bin/ruff check plugins dags tests scripts
+	$(VENV)/bin/ruff format --check plugins dags tests scripts
+	$(VENV)/bin/mypy
+
+## make unit: tests that need no database or servers
+unit: install
+	$(VENV)/bin/pytest -m "not integration and not airflow"
+
+## make eval: the detector's precision and recall on the labelled dev corpus
+eval: install
+	$(VENV)/bin/sinorus eval ../shared/eval/dev.jsonl

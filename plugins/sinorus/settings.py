@@ -1,0 +1,29 @@
+"""Settings from the environment, with the package's defaults beside them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+# plugins/sinorus -> project root; a container mounts sql/ elsewhere: SINORUS_SQL_DIR.
+PROJECT_DIR = PACKAGE_DIR.parents[1]
+
+USER_AGENT = "sinorus-watch/0.1 (news monitor; +https://github.com/sinorus-watch)"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def sql_dir() -> Path:
+    return Path(env("SINORUS_SQL_DIR") or PROJECT_DIR / "sql")
+
+
+def feeds_path(explicit: str | Path | None = None) -> Path:
+    """The operator's feed list: --feeds, else SINORUS_FEEDS, else the shipped default."""
+    if explicit:
+        return Path(explicit)
+    return Path(env("SINORUS_FEEDS") or DATA_DIR / "feeds.yaml")
