@@ -1,0 +1,1 @@
+"""Alerts: rules and mutes, the outbox, message rendering and delivery channels."""
