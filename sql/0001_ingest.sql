@@ -56,8 +56,9 @@ CREATE TABLE articles (
     lang              text,
     body              text,
     content_hash      text,                  -- same story syndicated under other URLs shares it
-    extraction_status text NOT NULL,         -- page | summary | title_only | failed
+    extraction_status text NOT NULL,         -- pending | page | summary | title_only | duplicate
     extraction_error  text,
+    duplicate_of      bigint REFERENCES articles (id) ON DELETE SET NULL, -- same page under another URL
     detected_version  text,                  -- detector version that last read this article
     search            tsvector GENERATED ALWAYS AS (
         to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(body, ''))

@@ -1,0 +1,246 @@
+"""One ingestion cycle: due feeds fetched and parsed, new entries stored, their pages extracted."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2.extensions
+
+from sinorus import db as sdb
+from sinorus import extract, feeds, parse, store, urls
+from sinorus.fetch import Fetcher, FetchResult
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+@dataclass
+class FetchSummary:
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    entries_seen: int = 0
+    new_articles: int = 0
+    failures: list[str] = field(default_factory=list)  # "feed name: error", for the log
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "failures"} | {
+            "failed_feeds": self.failures[:20]
+        }
+
+
+def fetch_feeds(
+    conn: psycopg2.extensions.connection,
+    feed_ids: Sequence[int],
+    *,
+    run_id: str,
+    fetcher: Fetcher | None = None,
+    now: datetime | None = None,
+    jitter: float = 0.0,
+) -> FetchSummary:
+    """Poll the given feeds; each feed commits on its own, together with the entries it produced."""
+    own = fetcher is None
+    fetcher = fetcher or Fetcher()
+    summary = FetchSummary()
+    try:
+        with conn, conn.cursor() as cur:
+            rows = {row.id: row for row in store.feed_rows(cur, feed_ids)}
+        requests = [
+            (row.id, row.url, {"etag": row.etag, "last_modified": row.last_modified})
+            for row in rows.values()
+        ]
+        started = now or datetime.now(UTC)
+        for feed_id, result in fetcher.get_many(requests, jitter=jitter):
+            outcome = _record_feed(conn, rows[feed_id], result, run_id=run_id, started=started)
+            summary.feeds += 1
+            summary.entries_seen += outcome.get("items_seen", 0)
+            summary.new_articles += outcome.get("new_items", 0)
+            status = outcome["status"]
+            if status == "ok":
+                summary.ok += 1
+            elif status == "not_modified":
+                summary.not_modified += 1
+            else:
+                summary.failed += 1
+                summary.failures.append(f"{rows[feed_id].name}: {outcome.get('error')}")
+    finally:
+        if own:
+            fetcher.close()
+    log.info(
+        "feeds: %d polled, %d ok, %d not modified, %d failed; %d entries seen, %d new articles",
+        summary.feeds,
+        summary.ok,
+        summary.not_modified,
+        summary.failed,
+        summary.entries_seen,
+        summary.new_articles,
+    )
+    for failure in summary.failures:
+        log.warning("feed failed: %s", failure)
+    return summary
+
+
+def _record_feed(
+    conn: psycopg2.extensions.connection,
+    feed: store.FeedRow,
+    result: FetchResult,
+    *,
+    run_id: str,
+    started: datetime,
+) -> dict[str, Any]:
+    """Parse one feed's response and store everything it produced in one transaction."""
+    now = datetime.now(UTC)
+    base: dict[str, Any] = {"http_status": result.status, "ms": result.elapsed_ms}
+    fields: dict[str, Any]
+    parsed: parse.ParsedFeed | None = None
+    if result.outcome == "ok" and result.body is not None:
+        parsed = parse.parse_feed(
+            result.body, url=result.final_url, content_type=result.headers.get("content-type")
+        )
+    with sdb.transaction(conn) as cur:
+        if result.outcome == "not_modified":
+            fields = base | {"status": "not_modified"}
+            store.feed_succeeded(
+                cur,
+                feed.id,
+                now=now,
+                next_due=feeds.next_due(now, failures=0, ttl_seconds=feed.ttl_seconds),
+                status="not_modified",
+                http_status=result.status,
+                etag=result.etag or feed.etag,
+                last_modified=result.last_modified or feed.last_modified,
+                ttl_seconds=feed.ttl_seconds,
+                new_items=0,
+            )
+        elif parsed is not None and parsed.error is None:
+            fresh = store.unknown_entries(cur, feed.id, parsed.entries)
+            created = store.insert_entries(cur, feed.id, feed.lang, urls.host_of, fresh)
+            ttl = max(filter(None, [parsed.ttl_seconds, result.max_age]), default=None)
+            skipped = "; ".join(parsed.skipped[:5]) if parsed.skipped else None
+            fields = base | {
+                "status": "ok",
+                "items_seen": parsed.seen,
+                "new_items": len(created),
+                "bytes": len(result.body or b""),
+                "bozo": parsed.bozo,
+                "error": f"{len(parsed.skipped)} entries skipped: {skipped}" if skipped else None,
+            }
+            store.feed_succeeded(
+                cur,
+                feed.id,
+                now=now,
+                next_due=feeds.next_due(now, failures=0, ttl_seconds=ttl),
+                status="ok",
+                http_status=result.status,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                ttl_seconds=ttl,
+                new_items=len(created),
+            )
+        else:
+            error = parsed.error if parsed is not None else result.error
+            status = "refused" if result.outcome == "refused" else "failed"
+            fields = base | {
+                "status": status,
+                "error": error or result.outcome,
+                "bytes": len(result.body or b""),
+                "bozo": parsed.bozo if parsed else None,
+            }
+            store.feed_failed(
+                cur,
+                feed.id,
+                now=now,
+                next_due=feeds.next_due(
+                    now, failures=feed.consecutive_failures + 1, ttl_seconds=None
+                ),
+                status=status,
+                http_status=result.status,
+                error=str(fields["error"]),
+            )
+        store.log_fetch(cur, run_id, feed.id, started, **fields)
+    return fields
+
+
+@dataclass
+class ExtractSummary:
+    articles: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"articles": self.articles, **dict(self.statuses)}
+
+
+def extract_pending(
+    conn: psycopg2.extensions.connection,
+    *,
+    fetcher: Fetcher | None = None,
+    limit: int = 500,
+) -> ExtractSummary:
+    """Download and extract the pages of articles that are waiting; commit each on its own."""
+    own = fetcher is None
+    fetcher = fetcher or Fetcher()
+    summary = ExtractSummary()
+    try:
+        with conn, conn.cursor() as cur:
+            pending = {a.id: a for a in store.pending_articles(cur, limit)}
+        requests: list[tuple[int, str, dict[str, str | None]]] = [
+            (a.id, a.url, {}) for a in pending.values()
+        ]
+        for article_id, result in fetcher.get_many(requests):
+            article = pending[article_id]
+            status = _extract_one(conn, article, result)
+            summary.articles += 1
+            summary.statuses[status] += 1
+    finally:
+        if own:
+            fetcher.close()
+    log.info("extracted %d articles: %s", summary.articles, dict(summary.statuses))
+    return summary
+
+
+def _extract_one(
+    conn: psycopg2.extensions.connection, article: store.PendingArticle, result: FetchResult
+) -> str:
+    page = result.body if result.ok else None
+    ex = extract.extract_article(
+        page,
+        url=result.final_url or article.url,
+        encoding=result.encoding,
+        entry_title=article.title,
+        entry_summary=article.summary,
+        entry_lang=article.lang,
+        page_error=None if result.ok else (result.error or result.outcome),
+    )
+    canonical = None
+    if page is not None:
+        canonical = urls.canonical_from_html(page, result.final_url or article.url)
+    if canonical is None and result.ok and result.final_url and result.final_url != article.url:
+        canonical = urls.canonical_url(result.final_url)
+    with sdb.transaction(conn) as cur:
+        return store.save_extraction(
+            cur,
+            article,
+            ex,
+            canonical=canonical,
+            outlet=urls.host_of(canonical or article.url),
+            now=datetime.now(UTC),
+        )
+
+
+def run_id_now() -> str:
+    return (
+        "manual__"
+        + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        + f"_{time.monotonic_ns() % 1000:03d}"
+    )

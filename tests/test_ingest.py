@@ -1,0 +1,272 @@
+"""The ingestion cycle against real feeds and pages on loopback and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from sinorus import feeds, ingest
+from sinorus.fetch import FetchConfig, Fetcher
+from tests.support.servers import LocalServer, Reply, Request
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
+
+
+def rss(items: list[tuple[str, str, str]], *, ttl: int | None = None) -> bytes:
+    """An RSS 2.0 feed of (guid, link, title) items."""
+    body = "".join(
+        f"<item><guid isPermaLink='false'>{guid}</guid><link>{link}</link><title>{title}</title>"
+        f"<description>Summary of {title}, long enough to stand in for the article.</description>"
+        f"<pubDate>{format_datetime(NOW - timedelta(hours=1))}</pubDate></item>"
+        for guid, link, title in items
+    )
+    ttl_el = f"<ttl>{ttl}</ttl>" if ttl else ""
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Test</title>"
+        f"<link>http://example.org/</link>{ttl_el}{body}</channel></rss>"
+    ).encode()
+
+
+PARAGRAPH = (
+    "Chinese Foreign Minister Wang Yi held talks with Russian Security Council Secretary "
+    "Sergei Shoigu in Moscow on Tuesday, the two sides said in statements after the meeting. "
+)
+
+
+def page(
+    title: str, paragraphs: int = 6, canonical: str | None = None, charset: str = "utf-8"
+) -> str:
+    link = f"<link rel='canonical' href='{canonical}'>" if canonical else ""
+    body = "".join(f"<p>{PARAGRAPH} Paragraph {i} of {title}.</p>" for i in range(paragraphs))
+    return (
+        f"<html><head><meta charset='{charset}'><title>{title}</title>{link}</head><body>"
+        f"<nav>Home | World | Business</nav><article><h1>{title}</h1>{body}</article>"
+        "<footer>Copyright the outlet</footer></body></html>"
+    )
+
+
+def conditional(body: bytes, etag: str, content_type: str = "application/rss+xml") -> object:
+    def handler(req: Request) -> Reply:
+        if req.headers.get("if-none-match") == etag:
+            return Reply(304, b"", {"ETag": etag})
+        return Reply(200, body, {"ETag": etag, "Content-Type": content_type})
+
+    return handler
+
+
+def fetcher_for(*servers: LocalServer) -> Fetcher:
+    return Fetcher(
+        FetchConfig(
+            allow=tuple(f"127.0.0.1:{s.port}" for s in servers),
+            retries=0,
+            read_timeout=5,
+            total_timeout=10,
+        )
+    )
+
+
+def add_feeds(db, specs: list[feeds.FeedSpec]) -> list[int]:
+    feeds.sync_feeds(db, specs)
+    return feeds.due_feed_ids(db, NOW)
+
+
+def rows(db, sql: str, *args: object) -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute(sql, args)
+        result = cur.fetchall()
+    db.commit()
+    return result
+
+
+def test_cycle_stores_new_articles_and_second_cycle_costs_nothing(db, server: LocalServer) -> None:
+    s = server
+    s.routes["/a.html"] = Reply(200, page("First story").encode(), {"Content-Type": "text/html"})
+    s.routes["/b.html"] = Reply(
+        200,
+        page("Second story", canonical=s.url("/b-canonical.html")).encode(),
+        {"Content-Type": "text/html; charset=utf-8"},
+    )
+    s.routes["/c.html"] = Reply(404, b"<html>gone</html>", {"Content-Type": "text/html"})
+    s.routes["/teaser.html"] = Reply(
+        200,
+        b"<html><body><p>Subscribe to continue reading.</p></body></html>",
+        {"Content-Type": "text/html"},
+    )
+    feed = rss(
+        [
+            ("g1", s.url("/a.html?utm_source=rss&utm_medium=feed#top"), "First story"),
+            ("g2", "/b.html", "Second story"),  # relative link
+            ("g3", s.url("/c.html"), "Third story"),
+            ("g4", s.url("/teaser.html"), "Paywalled story"),
+            ("g1", s.url("/a.html"), "First story again"),  # duplicate guid in one feed
+        ],
+        ttl=30,
+    )
+    s.routes["/feed.xml"] = conditional(feed, '"v1"')
+    s.routes["/broken.xml"] = Reply(500, b"oops")
+    s.routes["/html.xml"] = Reply(
+        200, b"<html><body>Not a feed</body></html>", {"Content-Type": "text/html"}
+    )
+    ids = add_feeds(
+        db,
+        [
+            feeds.FeedSpec("Good", s.url("/feed.xml"), "en"),
+            feeds.FeedSpec("Broken", s.url("/broken.xml"), "en"),
+            feeds.FeedSpec("Html", s.url("/html.xml"), "en"),
+        ],
+    )
+    fetcher = fetcher_for(s)
+    first = ingest.fetch_feeds(db, ids, run_id="run-1", fetcher=fetcher)
+    assert (first.ok, first.failed, first.new_articles) == (1, 2, 4)
+    extracted = ingest.extract_pending(db, fetcher=fetcher)
+    assert extracted.articles == 4
+
+    articles = {
+        g: rest
+        for g, *rest in rows(
+            db, "SELECT guid, url, extraction_status, body IS NOT NULL FROM articles"
+        )
+    }
+    articles = {g: tuple(rest) for g, rest in articles.items()}
+    assert articles["g1"] == (s.url("/a.html"), "page", True)  # tracking and fragment dropped
+    assert articles["g2"] == (s.url("/b-canonical.html"), "page", True)  # page's canonical link
+    assert articles["g3"][1:] == ("summary", True)  # 404 page: the feed summary stands in
+    assert articles["g4"][1:] == ("summary", True)  # paywall teaser: same
+    errors = dict(rows(db, "SELECT guid, extraction_error FROM articles WHERE guid IN ('g3','g4')"))
+    assert "404" in errors["g3"]
+    assert "paywall" in errors["g4"]
+
+    log = {
+        name: (status, error)
+        for name, status, error in rows(
+            db, "SELECT f.name, l.status, l.error FROM fetch_log l JOIN feeds f ON f.id = l.feed_id"
+        )
+    }
+    assert log["Good"][0] == "ok" and "duplicate" in log["Good"][1]
+    assert log["Broken"][0] == "failed" and "500" in log["Broken"][1]
+    assert log["Html"][0] == "failed" and "not a feed" in log["Html"][1]
+    health = {
+        n: (f, e, t)
+        for n, f, e, t in rows(
+            db, "SELECT name, consecutive_failures, etag, ttl_seconds FROM feeds"
+        )
+    }
+    assert health["Good"] == (0, '"v1"', 1800)
+    assert health["Broken"][0] == 1
+
+    page_hits = sum(s.hits(p) for p in ("/a.html", "/b.html", "/c.html", "/teaser.html"))
+    second = ingest.fetch_feeds(db, ids, run_id="run-2", fetcher=fetcher)
+    assert (second.not_modified, second.new_articles) == (1, 0)
+    assert ingest.extract_pending(db, fetcher=fetcher).articles == 0
+    assert sum(s.hits(p) for p in ("/a.html", "/b.html", "/c.html", "/teaser.html")) == page_hits
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 4
+    assert dict(rows(db, "SELECT name, consecutive_failures FROM feeds"))["Broken"] == 2
+    statuses = rows(db, "SELECT status FROM fetch_log WHERE run_id = 'run-2' ORDER BY feed_id")
+    assert [r[0] for r in statuses] == ["not_modified", "failed", "failed"]
+
+
+def test_retried_run_rewrites_its_own_log_row_and_no_article_twice(db, server: LocalServer) -> None:
+    server.routes["/feed.xml"] = Reply(
+        200, rss([("x1", server.url("/x.html"), "X")]), {"Content-Type": "application/rss+xml"}
+    )
+    ids = add_feeds(db, [feeds.FeedSpec("F", server.url("/feed.xml"), "en")])
+    fetcher = fetcher_for(server)
+    ingest.fetch_feeds(db, ids, run_id="same", fetcher=fetcher)
+    ingest.fetch_feeds(db, ids, run_id="same", fetcher=fetcher)
+    assert rows(db, "SELECT count(*) FROM fetch_log")[0][0] == 1
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 1
+
+
+def test_same_story_under_two_urls_shares_content_hash(db, server: LocalServer) -> None:
+    text = page("Syndicated").encode()
+    for path in ("/one.html", "/two.html"):
+        server.routes[path] = Reply(200, text, {"Content-Type": "text/html"})
+    server.routes["/feed.xml"] = Reply(
+        200,
+        rss(
+            [
+                ("s1", server.url("/one.html"), "Syndicated"),
+                ("s2", server.url("/two.html"), "Syndicated"),
+            ]
+        ),
+        {"Content-Type": "application/rss+xml"},
+    )
+    ids = add_feeds(db, [feeds.FeedSpec("F", server.url("/feed.xml"), "en")])
+    fetcher = fetcher_for(server)
+    ingest.fetch_feeds(db, ids, run_id="r", fetcher=fetcher)
+    ingest.extract_pending(db, fetcher=fetcher)
+    hashes = rows(db, "SELECT count(*), count(DISTINCT content_hash) FROM articles")
+    assert hashes == [(2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("charset", "text"),
+    [
+        (
+            "windows-1251",
+            "Министр иностранных дел России Сергей Лавров провёл переговоры в Пекине. ",
+        ),
+        ("koi8-r", "Секретарь Совета безопасности Сергей Шойгу прибыл в Пекин на консультации. "),
+        (
+            "gbk",
+            "中国外交部长王毅在莫斯科同俄罗斯联邦安全会议秘书绍伊古举行第二十轮中俄战略安全磋商。",
+        ),
+        ("gb18030", "国务院总理李强同俄罗斯总理米舒斯京举行中俄总理第三十次定期会晤。"),
+    ],
+)
+def test_pages_decode_in_their_declared_charset(
+    db, server: LocalServer, charset: str, text: str
+) -> None:
+    body = "".join(f"<p>{text}{i}</p>" for i in range(12))
+    html = (
+        f"<html><head><meta charset='{charset}'><title>T</title></head>"
+        f"<body><article>{body}</article></body></html>"
+    )
+    server.routes["/p.html"] = Reply(200, html.encode(charset), {"Content-Type": "text/html"})
+    server.routes["/feed.xml"] = Reply(
+        200, rss([("c1", server.url("/p.html"), "T")]), {"Content-Type": "application/rss+xml"}
+    )
+    ids = add_feeds(db, [feeds.FeedSpec("F", server.url("/feed.xml"), None)])
+    fetcher = fetcher_for(server)
+    ingest.fetch_feeds(db, ids, run_id="r", fetcher=fetcher)
+    ingest.extract_pending(db, fetcher=fetcher)
+    body_text, status, lang = rows(db, "SELECT body, extraction_status, lang FROM articles")[0]
+    assert status == "page"
+    assert text[:20] in body_text
+    assert lang == ("zh" if charset.startswith("gb") else "ru")
+
+
+def test_gzip_feed_and_failure_backoff_grows_but_never_disables(db, server: LocalServer) -> None:
+    server.routes["/gz.xml"] = Reply(
+        200,
+        gzip.compress(rss([("z1", server.url("/z.html"), "Z")])),
+        {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
+    )
+    server.routes["/dead.xml"] = Reply(410, b"gone")
+    ids = add_feeds(
+        db,
+        [
+            feeds.FeedSpec("Gz", server.url("/gz.xml"), "en"),
+            feeds.FeedSpec("Dead", server.url("/dead.xml"), "en"),
+        ],
+    )
+    fetcher = fetcher_for(server)
+    dead = [i for i in ids if rows(db, "SELECT name FROM feeds WHERE id = %s", i)[0][0] == "Dead"]
+    waits = []
+    for n in range(4):
+        ingest.fetch_feeds(db, ids if n == 0 else dead, run_id=f"r{n}", fetcher=fetcher)
+        checked, due = rows(
+            db, "SELECT last_checked_at, next_due_at FROM feeds WHERE name = 'Dead'"
+        )[0]
+        waits.append((due - checked).total_seconds())
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 1
+    assert waits == sorted(waits) and waits[-1] > 2.5 * waits[0]
+    enabled, failures = rows(
+        db, "SELECT enabled, consecutive_failures FROM feeds WHERE name = 'Dead'"
+    )[0]
+    assert enabled and failures == 4
