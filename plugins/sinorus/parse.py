@@ -57,7 +57,7 @@ def clean_text(value: Any, limit: int) -> str | None:
 
 def entry_date(entry: Any, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain lookup: no feedparser key aliasing
         if not parsed:
             continue
         try:
