@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -59,6 +60,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from sinorus import pipeline
+
+    result = pipeline.run_cycle(args.feeds, send=not args.no_alerts)
+    print(json.dumps(result, indent=2, default=str, ensure_ascii=False))
+    return 0
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
     from sinorus import health
 
@@ -108,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="run one ingestion cycle: feeds to stored articles")
     p.add_argument("--feeds", help="feed list YAML (default: SINORUS_FEEDS or the shipped list)")
     p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser(
+        "run", help="one whole cycle without a scheduler: fetch, extract, detect, load, alert"
+    )
+    p.add_argument("--feeds", help="feed list YAML (default: SINORUS_FEEDS or the shipped list)")
+    p.add_argument("--no-alerts", action="store_true", help="queue alerts but do not send them")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("feeds", help="print each feed's health")
     p.set_defaults(func=cmd_feeds)

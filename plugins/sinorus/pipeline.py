@@ -125,10 +125,9 @@ def send_alerts(limit: int = 100) -> dict[str, Any]:
 
     conn = sdb.connect()
     try:
-        summary = outbox.send_pending(conn, limit=limit)
+        return outbox.send_pending(conn, limit=limit).as_dict()
     finally:
         conn.close()
-    return summary if isinstance(summary, dict) else dict(summary.__dict__)
 
 
 def recluster(days: int = 7) -> dict[str, Any]:
