@@ -88,8 +88,10 @@ def headline(event: Event) -> str:
         grade = ""
     kind = TYPE_WORDS.get(str(event.get("type")), _text(event.get("type"), 30) or "event")
     status = event.get("status")
-    prefix = f"{'Planned ' if status == 'planned' else ''}{grade} China–Russia {kind}".strip()
-    prefix = prefix[0].upper() + prefix[1:]
+    words = [grade, "China–Russia", kind]
+    if status == "planned":
+        words = ["Planned", grade.lower(), "China–Russia", kind]
+    prefix = " ".join(w for w in words if w)
     sides: dict[str, list[str]] = {}
     for person in _participants(event):
         name = _text(person.get("name"), 60)

@@ -1,0 +1,376 @@
+"""send_pending against a real loopback Slack webhook, a real aiosmtpd server and the console."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import json
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AIRFLOW_HOME", str(Path(tempfile.gettempdir()) / "sinorus-alerts-airflow"))
+
+from aiosmtpd.controller import Controller
+
+from sinorus import db as sdb
+from sinorus.alerts import channels as ch
+from sinorus.alerts import outbox, rules
+from tests.support.servers import LocalServer, Reply, Request
+from tests.test_alerts import NOW, PUTIN, XI, alert_rows, enqueue, meeting, stored_event
+
+pytestmark = pytest.mark.integration
+
+WEBHOOK = "/services/T/B/X"
+HOSTILE_TITLE = "Talks <script>alert(1)</script> & more"
+HOSTILE_EVIDENCE = "Wang Yi met Shoigu & said <b>friendship</b> <!channel>."
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "SINORUS_ALERT_RULES",
+        "AIRFLOW_CONN_SINORUS_SLACK",
+        "AIRFLOW_CONN_SINORUS_SMTP",
+        "SINORUS_ALERT_RECIPIENTS",
+        "SINORUS_CONSOLE_ALERTS",
+        "SINORUS_ALERT_LOG",
+        "SINORUS_ALERT_SENDER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def slack(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> LocalServer:
+    """The loopback server as the sinorus_slack webhook, answering 200 ok."""
+    server.routes[WEBHOOK] = Reply(200, b"ok")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SINORUS_SLACK",
+        json.dumps({"conn_type": "slackwebhook", "password": server.url(WEBHOOK)}),
+    )
+    return server
+
+
+@dataclass
+class Mailbox:
+    messages: list[email.message.EmailMessage] = field(default_factory=list)
+    envelopes: list[Any] = field(default_factory=list)
+    refuse: bool = False
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse:
+            return "554 5.7.1 refused by policy"
+        self.envelopes.append(envelope)
+        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A real aiosmtpd server on loopback as the sinorus_smtp connection."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SINORUS_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "extra": {
+                    "disable_ssl": True,
+                    "disable_tls": True,
+                    "from_email": "alerts@sinorus.test",
+                    "retry_limit": 0,
+                    "timeout": 5,
+                },
+            }
+        ),
+    )
+    monkeypatch.setenv("SINORUS_ALERT_RECIPIENTS", "analyst@sinorus.test, desk@sinorus.test")
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+def hostile_event(db: Any) -> int:
+    event = meeting(level="head_of_state", participants=[XI, PUTIN], location="Beijing & Moscow")
+    event_id = stored_event(db, event, evidence=HOSTILE_EVIDENCE)
+    with sdb.transaction(db) as cur:
+        cur.execute("UPDATE articles SET title = %s", (HOSTILE_TITLE,))
+        cur.execute("UPDATE articles SET url = url || '?a=1&b=<2>|x'")
+    return event_id
+
+
+def slack_payloads(server: LocalServer) -> list[dict[str, Any]]:
+    return [json.loads(r.body) for r in server.requests if r.path == WEBHOOK]
+
+
+# Slack ------------------------------------------------------------------------------------
+
+
+def test_send_pending_posts_escaped_block_kit_to_the_webhook(db: Any, slack: LocalServer) -> None:
+    event_id = hostile_event(db)
+    enqueue(db, event_id, meeting(level="head_of_state"), channels=["slack"])
+    summary = outbox.send_pending(db, [ch.SlackChannel()], now=NOW)
+    assert (summary.sent, summary.pending, summary.by_channel) == (1, 0, {"slack": {"sent": 1}})
+    [payload] = slack_payloads(slack)
+    blocks = payload["blocks"]
+    assert blocks[0]["type"] == "header"
+    assert "Head-of-state" in blocks[0]["text"]["text"]
+    assert "Xi Jinping – Vladimir Putin" in blocks[0]["text"]["text"]
+    mrkdwn = json.dumps([b for b in blocks if b["type"] != "header"])
+    assert "<script>" not in mrkdwn
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in mrkdwn
+    assert "&lt;!channel&gt;" in mrkdwn and "<!channel>" not in mrkdwn
+    assert "Shoigu &amp; said" in mrkdwn
+    assert "Beijing &amp; Moscow" in mrkdwn
+    # The link's URL cannot close the link early or open a new one.
+    sources = next(b for b in blocks if "*Sources*" in b.get("text", {}).get("text", ""))
+    link = sources["text"]["text"].split("\n")[1]
+    assert link.startswith("• <https://tass.com/news/")
+    assert "?a=1&amp;b=%3C2%3E%7Cx|tass.com: Talks" in link
+    assert link.count("|") == 1 and link.count("<") == 1 and link.count(">") == 1
+    row = alert_rows(db, event_id)[0]
+    assert (row[3], row[4], row[5]) == ("sent", 1, None)
+
+
+def test_webhook_down_leaves_row_pending_then_sends_once_when_it_recovers(
+    db: Any, slack: LocalServer
+) -> None:
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["slack"])
+    slack.routes[WEBHOOK] = Reply(500, b"internal_error")
+    summary = outbox.send_pending(db, [ch.SlackChannel()], now=NOW)
+    assert (summary.sent, summary.retry, summary.pending) == (0, 1, 1)
+    [row] = alert_rows(db, event_id)
+    assert (row[3], row[4]) == ("pending", 1)
+    assert "500" in row[5] and "internal_error" in row[5]
+    assert slack.hits(WEBHOOK) == 1  # no hidden client-side retries
+
+    slack.routes[WEBHOOK] = Reply(200, b"ok")
+    assert outbox.send_pending(db, [ch.SlackChannel()], now=NOW).sent == 1
+    assert outbox.send_pending(db, [ch.SlackChannel()], now=NOW).sent == 0
+    assert slack.hits(WEBHOOK) == 2
+    [row] = alert_rows(db, event_id)
+    assert (row[3], row[4], row[5]) == ("sent", 2, None)
+
+
+def test_row_becomes_failed_after_max_attempts(db: Any, slack: LocalServer, tmp_path: Path) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_text("delivery: {max_attempts: 2}\n")
+    alert_rules = rules.load_rules(path)
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["slack"])
+    slack.routes[WEBHOOK] = Reply(404, b"no_service")
+    first = outbox.send_pending(db, [ch.SlackChannel()], rules=alert_rules)
+    second = outbox.send_pending(db, [ch.SlackChannel()], rules=alert_rules)
+    third = outbox.send_pending(db, [ch.SlackChannel()], rules=alert_rules)
+    assert (first.retry, second.failed, third.failed, third.pending) == (1, 1, 0, 0)
+    [row] = alert_rows(db, event_id)
+    assert (row[3], row[4]) == ("failed", 2)
+    assert slack.hits(WEBHOOK) == 2
+
+
+def test_a_channel_that_keeps_failing_is_left_for_the_next_run(db: Any, slack: LocalServer) -> None:
+    for _ in range(5):
+        event_id = stored_event(db)
+        enqueue(db, event_id, meeting(), channels=["slack"])
+    slack.routes[WEBHOOK] = Reply(503, b"down")
+    summary = outbox.send_pending(db, [ch.SlackChannel()])
+    # Three consecutive failures (the shipped channel_failures) and the run stops trying.
+    assert (summary.retry, summary.pending, slack.hits(WEBHOOK)) == (3, 5, 3)
+    assert sorted(r[4] for r in alert_rows(db)) == [0, 0, 1, 1, 1]
+
+
+def test_concurrent_senders_never_send_one_row_twice(
+    db: Any, slack: LocalServer, database_url: str
+) -> None:
+    ids = []
+    for _ in range(12):
+        event_id = stored_event(db)
+        enqueue(db, event_id, meeting(), channels=["slack"])
+        ids.append(event_id)
+
+    def slow_ok(request: Request) -> Reply:
+        return Reply(200, b"ok", delay=0.05)
+
+    slack.routes[WEBHOOK] = slow_ok
+    results: list[outbox.SendSummary] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        conn = sdb.connect(database_url)
+        try:
+            results.append(outbox.send_pending(conn, [ch.SlackChannel()]))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    posted = [p["blocks"][-1]["elements"][0]["text"] for p in slack_payloads(slack)]
+    assert sorted(posted) == sorted(f"sinorus-watch event #{i} (new)" for i in ids)
+    assert sum(r.sent for r in results) == 12
+    assert all(r[3] == "sent" and r[4] == 1 for r in alert_rows(db))
+
+
+def test_mute_added_after_queueing_silences_the_pending_row(db: Any, slack: LocalServer) -> None:
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["slack"])
+    with sdb.transaction(db) as cur:
+        rules.add_mute(cur, person_id="wang-yi", reason="flood of Wang Yi stories")
+    summary = outbox.send_pending(db, [ch.SlackChannel()], now=NOW)
+    assert (summary.sent, summary.muted) == (0, 1)
+    assert slack.hits(WEBHOOK) == 0
+    [row] = alert_rows(db, event_id)
+    assert row[3] == "muted" and "flood of Wang Yi" in row[6]
+
+
+def test_update_rows_render_as_took_place(db: Any, slack: LocalServer) -> None:
+    planned = meeting(status="planned")
+    event_id = stored_event(db, planned)
+    enqueue(db, event_id, planned, channels=["slack"])
+    outbox.send_pending(db, [ch.SlackChannel()])
+    with sdb.transaction(db) as cur:
+        cur.execute("UPDATE events SET status = 'held' WHERE id = %s", (event_id,))
+    enqueue(db, event_id, meeting(status="held"), previous_status="planned", channels=["slack"])
+    assert outbox.send_pending(db, [ch.SlackChannel()]).sent == 1
+    first, second = slack_payloads(slack)
+    assert first["blocks"][0]["text"]["text"].startswith("Planned high-level China–Russia meeting")
+    assert second["blocks"][0]["text"]["text"].startswith("Took place: High-level China–Russia")
+
+
+# Email ------------------------------------------------------------------------------------
+
+
+def test_send_pending_delivers_text_and_html_mail(db: Any, smtp: Mailbox) -> None:
+    event_id = hostile_event(db)
+    enqueue(db, event_id, meeting(level="head_of_state"), channels=["email"])
+    summary = outbox.send_pending(db, [ch.EmailChannel()], now=NOW)
+    assert summary.sent == 1
+    [envelope] = smtp.envelopes
+    assert envelope.mail_from == "alerts@sinorus.test"
+    assert envelope.rcpt_tos == ["analyst@sinorus.test", "desk@sinorus.test"]
+    [msg] = smtp.messages
+    assert msg["Subject"].startswith("Head-of-state China–Russia meeting: Xi Jinping – Vladimir")
+    text = msg.get_body(("plain",)).get_content()
+    page = msg.get_body(("html",)).get_content()
+    assert HOSTILE_TITLE in text and HOSTILE_EVIDENCE in text
+    assert "<script>" not in page and "<!channel>" not in page
+    assert "Talks &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+    assert "&lt;b&gt;friendship&lt;/b&gt;" in page
+    assert 'href="https://tass.com/news/' in page and "?a=1&amp;b=&lt;2&gt;|x" in page
+    for part in (text, page):
+        assert "Head-of-state" in part and "Vladimir Putin" in part and "President" in part
+
+
+def test_smtp_refusing_leaves_row_pending(db: Any, smtp: Mailbox) -> None:
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["email"])
+    smtp.refuse = True
+    summary = outbox.send_pending(db, [ch.EmailChannel()])
+    assert (summary.sent, summary.retry, summary.pending) == (0, 1, 1)
+    [row] = alert_rows(db, event_id)
+    assert (row[3], row[4]) == ("pending", 1)
+    assert "554" in row[5]
+    smtp.refuse = False
+    assert outbox.send_pending(db, [ch.EmailChannel()]).sent == 1
+    assert len(smtp.messages) == 1
+
+
+def test_smtp_server_absent_leaves_row_pending(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SINORUS_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": free_port(),
+                "extra": {"disable_ssl": True, "disable_tls": True, "retry_limit": 0},
+            }
+        ),
+    )
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["email"])
+    summary = outbox.send_pending(db, [ch.EmailChannel(recipients=["a@sinorus.test"])])
+    assert summary.retry == 1
+    [row] = alert_rows(db, event_id)
+    assert row[3] == "pending" and "refused" in row[5].lower()
+
+
+# Console and configuration ----------------------------------------------------------------
+
+
+def test_console_channel_prints_and_appends_to_the_log(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_path = tmp_path / "alerts.log"
+    monkeypatch.setenv("SINORUS_ALERT_LOG", str(log_path))
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["console"])
+    stream = io.StringIO()
+    assert outbox.send_pending(db, [ch.ConsoleChannel(stream=stream)]).sent == 1
+    printed = stream.getvalue()
+    assert printed.startswith("High-level China–Russia meeting: Wang Yi – Sergei Shoigu, Moscow")
+    assert "Sergei Shoigu, Secretary of the Security Council" in printed
+    assert "tass.com: Wang Yi meets Shoigu <https://tass.com/news/" in printed
+    assert log_path.read_text(encoding="utf-8") == printed
+
+
+def test_rows_of_channels_not_given_stay_pending(db: Any) -> None:
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["slack", "console"])
+    summary = outbox.send_pending(db, [ch.ConsoleChannel(stream=io.StringIO())])
+    assert (summary.sent, summary.pending) == (1, 1)
+    assert [(r[1], r[3]) for r in alert_rows(db, event_id)] == [
+        ("console", "sent"),
+        ("slack", "pending"),
+    ]
+
+
+def test_configured_channels_follow_connections_and_env(
+    smtp: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ch.configured_channels() == ["email"]
+    monkeypatch.delenv("SINORUS_ALERT_RECIPIENTS")
+    assert ch.configured_channels() == ["console"]  # SMTP without recipients is not email
+    monkeypatch.setenv("AIRFLOW_CONN_SINORUS_SLACK", '{"conn_type": "slackwebhook"}')
+    assert ch.configured_channels() == ["slack"]
+    monkeypatch.setenv("SINORUS_CONSOLE_ALERTS", "1")
+    assert ch.configured_channels() == ["slack", "console"]
+    assert [c.name for c in ch.build_channels(["slack", "email"])] == ["slack", "email"]
+    with pytest.raises(ch.ChannelError, match="unknown alert channel 'pager'"):
+        ch.build_channels(["pager"])
+
+
+def test_default_channels_when_nothing_is_configured(db: Any) -> None:
+    event_id = stored_event(db)
+    with sdb.transaction(db) as cur:
+        queued = outbox.enqueue(
+            cur, event_id, meeting(), previous_status=None, outlets=["tass.com"]
+        )
+    assert queued == [("console", "new")]
