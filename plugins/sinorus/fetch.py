@@ -640,7 +640,7 @@ class Fetcher:
         cfg = self.config
         queues: dict[str, deque[tuple[K, str, dict[str, str | None]]]] = {}
         for item in urls:
-            queues.setdefault(host_of(item[1]), deque()).append(item)
+            queues.setdefault(_host_key(item[1]), deque()).append(item)
         in_flight: dict[str, int] = dict.fromkeys(queues, 0)
         next_start: dict[str, float] = {}
         lock = threading.Lock()
@@ -691,6 +691,16 @@ class Fetcher:
                     yield key, result
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _host_key(url: str) -> str:
+    """The politeness unit: the site's host, and its port when not the default."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = None
+    host = host_of(url)
+    return f"{host}:{port}" if port not in (None, 80, 443) else host
 
 
 def _short(exc: BaseException) -> str:
