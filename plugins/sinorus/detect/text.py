@@ -1,0 +1,134 @@
+"""Sentence splitting with character offsets, for Latin, Cyrillic and CJK text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Tokens after which a full stop does not end a sentence (titles, months, initials).
+_ABBREVIATIONS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "no",
+        "vs",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "prof",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "govt",
+        "gov",
+        "pres",
+        "rep",
+        "sen",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "approx",
+        "est",
+        "fig",
+        "etc",
+        "al",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.g",
+        "i.e",
+        "г",
+        "гг",
+        "т.е",
+        "т.д",
+        "ул",
+        "им",
+        "тыс",
+        "млн",
+        "млрд",
+        "руб",
+        "долл",
+    }
+)
+# A sentence end: terminal punctuation (with closing quotes/brackets) then space, or a CJK stop.
+_END = re.compile(
+    r"(?:[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|;(?=\s)|\n\s*)",
+)
+_WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
+_SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]")
+_SCRIPT_CJK = re.compile(r"[\u4E00-\u9FFF]")
+_SCRIPT_DEVA = re.compile(r"[\u0900-\u097F]")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: its text and where it sits in the document."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _is_abbreviation(text: str, stop: int) -> bool:
+    """Whether the full stop at `stop` closes an abbreviation or an initial, not a sentence."""
+    if text[stop] != ".":
+        return False
+    m = _WORD_BEFORE.search(text, max(0, stop - 12), stop)
+    if not m:
+        return False
+    word = m.group(1).lower().rstrip(".")
+    if len(word) == 1 and word.isalpha():
+        return True  # an initial: "V. Putin", "U.S."
+    return word in _ABBREVIATIONS or word.replace(".", "") in {"us", "uk", "un", "eu"}
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split text into sentences; offsets point into the original text."""
+    sentences: list[Sentence] = []
+    start = 0
+    for m in _END.finditer(text):
+        if m.group(0)[0] == "." and _is_abbreviation(text, m.start()):
+            continue
+        end = m.end()
+        _append(sentences, text, start, end)
+        start = end
+    _append(sentences, text, start, len(text))
+    return sentences
+
+
+def _append(out: list[Sentence], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append(Sentence(start, end, text[start:end]))
+
+
+def guess_lang(text: str) -> str:
+    """A language code from the dominant script of the first few thousand characters."""
+    sample = text[:4000]
+    cjk = len(_SCRIPT_CJK.findall(sample))
+    cyr = len(_SCRIPT_CYR.findall(sample))
+    deva = len(_SCRIPT_DEVA.findall(sample))
+    latin = sum(1 for ch in sample if "a" <= ch.lower() <= "z")
+    counts = {"zh": cjk * 3, "ru": cyr, "hi": deva, "en": latin}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else "en"
