@@ -249,6 +249,8 @@ def host_of(url: str) -> str:
     except ValueError:
         return ""
     host = hostname.rstrip(".").lower()
+    if not all(ch.isalnum() or ch in "-._:" for ch in host):
+        return ""
     for prefix in _MOBILE_PREFIXES:
         if host.startswith(prefix) and "." in host[len(prefix) :]:
             host = host[len(prefix) :]
