@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -448,3 +449,30 @@ def test_sources_and_best_evidence_come_from_the_mentions(db: Any) -> None:
     assert event["participants"][0]["name"] == "Wang Yi"
     assert [s["outlet"] for s in sources] == ["tass.com", "xinhuanet.com"]
     assert sources[1]["url"] == "https://xinhuanet.com/a"
+
+
+# The `sinorus mute` command's functions --------------------------------------------------
+
+
+def run_mute(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="sinorus mute")
+    rules.configure_mute_parser(parser)
+    args = parser.parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+def test_mute_command_adds_lists_and_removes(db: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_mute("--type", "call", "--until", "2099-01-01", "--reason", "digest only") == 0
+    added = capsys.readouterr().out
+    assert added.startswith("added alert_mutes #1: type=call until 2099-01-01T00:00:00+00:00")
+    assert run_mute("--list") == 0
+    assert "digest only" in capsys.readouterr().out
+    with sdb.transaction(db) as cur:
+        assert rules.muted(cur, meeting(type="call"), ["tass.com"], NOW) is not None
+    assert run_mute("--remove", "1") == 0
+    assert run_mute("--remove", "1") == 1
+    assert run_mute("--person", "wang-yi") == 2  # no reason: refused, nothing written
+    assert "needs a reason" in capsys.readouterr().err
+    with sdb.transaction(db) as cur:
+        assert rules.list_mutes(cur, include_expired=True) == []

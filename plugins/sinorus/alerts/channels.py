@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import smtplib
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -130,16 +131,27 @@ class ConsoleChannel:
                 log.write(text + "\n")
 
 
+_LOOKUPS: dict[str, tuple[float, bool]] = {}
+LOOKUP_SECONDS = 300.0
+
+
 def _connection_exists(conn_id: str) -> bool:
+    """Whether an Airflow connection is defined (env var, secrets backend or metadata DB)."""
     if settings.env(f"AIRFLOW_CONN_{conn_id.upper()}"):
         return True
+    # The store asks once per event; in a worker every lookup is an API call, so remember.
+    checked = _LOOKUPS.get(conn_id)
+    if checked and time.monotonic() - checked[0] < LOOKUP_SECONDS:
+        return checked[1]
     try:
         from airflow.sdk import BaseHook
 
         BaseHook.get_connection(conn_id)
+        found = True
     except Exception:  # Airflow absent, no such connection, or no way to ask: not configured
-        return False
-    return True
+        found = False
+    _LOOKUPS[conn_id] = (time.monotonic(), found)
+    return found
 
 
 def configured_channels() -> list[str]:

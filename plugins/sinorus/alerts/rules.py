@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,12 +166,33 @@ def _opt_str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+_CACHE: dict[tuple[Any, ...], AlertRules] = {}
+
+
+def _stamp(path: Path | str | None) -> tuple[str, float] | None:
+    if not path:
+        return None
+    try:
+        return str(path), Path(path).stat().st_mtime
+    except OSError:
+        return str(path), -1.0  # reading it will raise the clear error
+
+
 def load_rules(path: Path | str | None = None) -> AlertRules:
     """The shipped data/alerts.yaml merged with the operator's (path, else SINORUS_ALERT_RULES)."""
     default = settings.DATA_DIR / "alerts.yaml"
+    extra = path or settings.env("SINORUS_ALERT_RULES")
+    # The store calls this once per event: re-read only when a file changed.
+    key = (_stamp(default), _stamp(extra))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _load_rules(default, extra)
+    return _CACHE[key]
+
+
+def _load_rules(default: Path, extra: Path | str | None) -> AlertRules:
     merged = _read_yaml(default)
     files = [str(default)]
-    extra = path or settings.env("SINORUS_ALERT_RULES")
     mutes_raw: list[tuple[Any, str]] = [
         (m, f"{default}: mutes[{i}]") for i, m in enumerate(merged.get("mutes") or [])
     ]
@@ -362,3 +386,51 @@ def remove_mute(cur: Any, mute_id: int) -> bool:
     """Delete one alert_mutes row; False when there was none with that id."""
     cur.execute("DELETE FROM alert_mutes WHERE id = %s", (mute_id,))
     return bool(cur.rowcount)
+
+
+def configure_mute_parser(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `sinorus mute`: add a mute, --list them, or --remove one."""
+    parser.add_argument("--person", help="gazetteer person id, e.g. sergei-shoigu")
+    parser.add_argument("--type", help="event type, e.g. call")
+    parser.add_argument("--outlet", help="outlet host; mutes events only it reported")
+    parser.add_argument("--until", help="ISO date or time the mute ends (default: never)")
+    parser.add_argument("--reason", help="why, kept on every alert it silences")
+    parser.add_argument("--list", action="store_true", help="print the mutes in force")
+    parser.add_argument("--all", action="store_true", help="with --list: expired ones too")
+    parser.add_argument("--remove", type=int, metavar="ID", help="delete the mute with this id")
+    parser.set_defaults(func=mute_cli)
+
+
+def mute_cli(args: argparse.Namespace) -> int:
+    """Run `sinorus mute` against the configured database; returns the exit status."""
+    from sinorus import db as sdb
+
+    conn = sdb.connect()
+    try:
+        with sdb.transaction(conn) as cur:
+            if args.remove is not None:
+                found = remove_mute(cur, args.remove)
+                print(f"removed mute #{args.remove}" if found else f"no mute #{args.remove}")
+                return 0 if found else 1
+            if args.list:
+                yaml_mutes = list(load_rules().mutes)
+                for mute in yaml_mutes + list_mutes(cur, include_expired=args.all):
+                    print(mute.describe())
+                return 0
+            try:
+                mute = add_mute(
+                    cur,
+                    person_id=args.person,
+                    type=args.type,
+                    outlet=args.outlet,
+                    until=_parse_time(args.until, "--until"),
+                    reason=args.reason or "",
+                    created_by=os.environ.get("USER"),
+                )
+            except AlertConfigError as exc:
+                print(f"sinorus mute: {exc}", file=sys.stderr)
+                return 2
+            print(f"added {mute.describe()}")
+            return 0
+    finally:
+        conn.close()
