@@ -1,0 +1,152 @@
+"""
+### sinorus_maintenance: feed health, retention, re-clustering
+
+Daily housekeeping (env `SINORUS_MAINTENANCE_SCHEDULE`, default 03:17 UTC):
+
+1. `feed_health`: lists enabled feeds that have failed for a day or more and feeds that have
+   produced no new item for a week; the lists are in the task log and its return value (XCom).
+2. `prune_fetch_log`: deletes `fetch_log` rows older than 90 days (env
+   `SINORUS_FETCH_LOG_DAYS`). Articles and their bodies are kept.
+3. `recluster`: detects and clusters the last 7 days again (env `SINORUS_RECLUSTER_DAYS`), so
+   rule or gazetteer changes reach recent events.
+
+**When a task fails**: each task is independent and idempotent; fix the cause named in the log
+(usually the `sinorus_db` connection) and clear the task. A long feed-health list is not a
+failure: disable or fix those feeds in the feed list.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from sinorus import notify
+
+log = logging.getLogger(__name__)
+
+SCHEDULE = os.environ.get("SINORUS_MAINTENANCE_SCHEDULE") or "17 3 * * *"
+
+# Retention and health queries stay here until the package grows a maintenance stage for them.
+PRUNE_FETCH_LOG = "DELETE FROM fetch_log WHERE started_at < now() - make_interval(days => %s)"
+
+default_args: dict[str, Any] = {
+    "owner": "sinorus",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": notify.on_failure,
+}
+
+
+def _days(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name) or default))
+    except ValueError:
+        return default
+
+
+@dag(
+    dag_id="sinorus_maintenance",
+    schedule=None if SCHEDULE.lower() == "none" else SCHEDULE,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["sinorus", "maintenance"],
+    doc_md=__doc__,
+)
+def sinorus_maintenance() -> None:
+    @task
+    def feed_health() -> dict[str, Any]:
+        """
+        Report enabled feeds failing for a day or more and feeds silent for a week.
+
+        Read-only; fails only when the database is unreachable.
+        """
+        from datetime import UTC
+
+        from sinorus import db, health
+
+        now = datetime.now(UTC)
+        conn = db.connect()
+        try:
+            rows = [r for r in health.feed_health(conn) if r["enabled"]]
+        finally:
+            conn.close()
+        failing = [
+            {"id": r["id"], "name": r["name"], "url": r["url"], "error": r["last_error"]}
+            for r in rows
+            if r["consecutive_failures"]
+            and (r["last_ok_at"] is None or now - r["last_ok_at"] >= timedelta(days=1))
+            and r["last_checked_at"] is not None
+        ]
+        silent = [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "url": r["url"],
+                "last_new_at": str(r["last_new_at"]),
+            }
+            for r in rows
+            if r["last_checked_at"] is not None
+            and (r["last_new_at"] or r["last_ok_at"] or r["last_checked_at"])
+            < now - timedelta(days=7)
+        ]
+        for feed in failing:
+            log.warning(
+                "feed failing for a day or more: %s (%s): %s",
+                feed["name"],
+                feed["url"],
+                feed["error"],
+            )
+        for feed in silent:
+            log.warning("feed with no new item for a week: %s (%s)", feed["name"], feed["url"])
+        log.info("feeds: %d enabled, %d failing, %d silent", len(rows), len(failing), len(silent))
+        return {"enabled": len(rows), "failing": failing, "silent": silent}
+
+    @task
+    def prune_fetch_log() -> dict[str, Any]:
+        """
+        Delete fetch_log rows older than the retention period (articles are kept).
+
+        If it fails (database unreachable), clear it: a second run deletes nothing more.
+        """
+        from sinorus import db
+
+        days = _days("SINORUS_FETCH_LOG_DAYS", 90)
+        conn = db.connect()
+        try:
+            with db.transaction(conn) as cur:
+                cur.execute(PRUNE_FETCH_LOG, (days,))
+                deleted = cur.rowcount
+        finally:
+            conn.close()
+        log.info("deleted %d fetch_log rows older than %d days", deleted, days)
+        return {"deleted": deleted, "days": days}
+
+    @task
+    def recluster() -> dict[str, Any]:
+        """
+        Detect and cluster the last days again so rule changes reach recent events.
+
+        Idempotent (events upsert on their cluster keys, alerts are never queued twice): if it
+        fails, fix the rule or gazetteer file named in the error and clear it.
+        """
+        from sinorus import pipeline
+
+        result = pipeline.recluster(days=_days("SINORUS_RECLUSTER_DAYS", 7))
+        log.info("recluster: %s", result)
+        return result
+
+    feed_health()
+    prune_fetch_log()
+    recluster()
+
+
+sinorus_maintenance()
