@@ -5,17 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-# Airflow's hooks only read connections from env vars here; keep its home out of ~/airflow.
-os.environ.setdefault("AIRFLOW_HOME", str(Path(tempfile.gettempdir()) / "sinorus-alerts-airflow"))
-
+# Hooks read connections from env vars and need no metadata DB, but keep Airflow out of ~/airflow.
+import tests.airflow_env  # noqa: F401
 from sinorus import db as sdb
 from sinorus.alerts import outbox, rules
 

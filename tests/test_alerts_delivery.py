@@ -6,9 +6,7 @@ import email
 import email.policy
 import io
 import json
-import os
 import socket
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-os.environ.setdefault("AIRFLOW_HOME", str(Path(tempfile.gettempdir()) / "sinorus-alerts-airflow"))
-
 from aiosmtpd.controller import Controller
 
+# Hooks read connections from env vars and need no metadata DB, but keep Airflow out of ~/airflow.
+import tests.airflow_env  # noqa: F401
 from sinorus import db as sdb
 from sinorus.alerts import channels as ch
 from sinorus.alerts import outbox, rules
