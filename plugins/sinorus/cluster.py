@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sinorus.detect.model import LEVEL_RANK, Mention, Participant, lower_side_level
+from sinorus.detect.model import (
+    LEVEL_RANK,
+    Mention,
+    Participant,
+    lower_side_level,
+    sides_agree,
+)
 
 # Two dated reports of one event may disagree by a day or two (time zones, "on Tuesday").
 DATE_WINDOW = 3
@@ -95,6 +101,8 @@ def same_event(
         return False
     pa, pb = _people(a), _people(b)
     if pa and pb and not (pa & pb):
+        return False
+    if not sides_agree(a.participants, b.participants):
         return False
     sa, sb = _span(a), _span(b)
     if sa and sb:

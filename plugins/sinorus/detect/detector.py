@@ -22,6 +22,7 @@ from sinorus.detect.model import (
     Mention,
     Participant,
     lower_side_level,
+    sides_agree,
 )
 from sinorus.detect.text import Sentence, guess_lang, split_sentences
 from sinorus.settings import DATA_DIR
@@ -39,35 +40,49 @@ WEAK_MEETING = re.compile(
     r"|峰会|峰會|访问|訪問|抵达|抵達|cumbre\w*|visita\w*|vertice)$",
     re.IGNORECASE,
 )
+NOUN_MEETING = re.compile(
+    r"^(?:meetings?|talks|summit\w*|встреч\w*|заседани\w*|переговор\w*|会晤|会谈|會談|会议|reuni[oó]n\w*)$",
+    re.IGNORECASE,
+)
 PERSON_KINDS = frozenset({"person", "role", "titled"})
 _LATIN_OR_CYR = re.compile(r"^[\p{Latin}\p{Cyrillic}]")
 
 
-def _compile(patterns: list[str]) -> str:
-    """One alternation; Latin/Cyrillic patterns start at a word boundary."""
-    parts = []
-    for p in patterns:
-        p = str(p)
-        parts.append(rf"(?<![\p{{L}}\p{{N}}])(?:{p})" if _LATIN_OR_CYR.match(p) else f"(?:{p})")
-    return "|".join(parts)
+def _compile(patterns: list[str], bounded: bool = True) -> str:
+    """One alternation; outside Chinese, every pattern must stand as whole words."""
+    parts = [str(p) for p in patterns]
+    parts.sort(key=len, reverse=True)  # "held talks" before "talks"
+    body = "|".join(f"(?:{p})" for p in parts)
+    if not bounded:
+        return body
+    return rf"(?<![\p{{L}}\p{{N}}])(?:{body})(?![\p{{L}}\p{{N}}])"
 
 
-def _lang_patterns(block: dict[str, Any] | None) -> list[str]:
+def _block_regex(block: dict[str, Any] | None) -> str:
+    """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese."""
     if not block:
-        return []
+        return ""
     out: list[str] = []
-    for pats in block.values():
-        out.extend(str(p) for p in pats or [])
-    return out
+    for lang, pats in block.items():
+        pats = [str(p) for p in pats or []]
+        if pats:
+            out.append(_compile(pats, bounded=str(lang) not in ("zh", "ja")))
+    return "|".join(out)
 
 
-def _union(block: dict[str, Any] | None) -> re.Pattern[str] | None:
-    pats = _lang_patterns(block)
-    if not pats:
+def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
+    """Patterns of mixed scripts: word-bounded only where they start in Latin or Cyrillic."""
+    if not patterns:
         return None
-    # Longest alternatives first so "held talks" wins over "talks".
-    pats.sort(key=len, reverse=True)
-    return re.compile(_compile(pats), re.IGNORECASE | re.VERSION1)
+    parts = [_compile([p]) if _LATIN_OR_CYR.match(str(p)) else f"(?:{p})" for p in patterns]
+    return re.compile("|".join(parts), flags | re.VERSION1)
+
+
+def _union(block: dict[str, Any] | None, flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
+    body = _block_regex(block)
+    if not body:
+        return None
+    return re.compile(body, flags | re.VERSION1)
 
 
 @dataclass
@@ -92,6 +107,10 @@ class Rules:
     multilateral: re.Pattern[str] | None
     negative: re.Pattern[str] | None
     companies: dict[str, re.Pattern[str]]
+    counterpart_words: re.Pattern[str] | None
+    agreement_verbs: re.Pattern[str] | None
+    agreement_documents: re.Pattern[str] | None
+    counterparts: dict[str, list[str]]
     locations: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
 
@@ -104,10 +123,8 @@ def load_rules(path: Path | None = None) -> Rules:
     cameo: dict[str, str] = {}
     plover: dict[str, str] = {}
     for i, (name, spec) in enumerate(data["types"].items()):
-        pats = _lang_patterns(spec.get("triggers"))
-        pats.sort(key=len, reverse=True)
         gname = f"t{i}"
-        groups.append(f"(?P<{gname}>{_compile(pats)})")
+        groups.append(f"(?P<{gname}>{_block_regex(spec.get('triggers'))})")
         group_type[gname] = name
         type_as[name] = spec.get("as", name)
         cameo[name] = str(spec.get("cameo", ""))
@@ -136,13 +153,21 @@ def load_rules(path: Path | None = None) -> Rules:
             if (pat := _union(block)) is not None
         ],
         dyad_roles={str(k): dict(v) for k, v in (data.get("dyad_roles") or {}).items()},
-        third_parties=_union(data.get("third_parties")),
+        # Case matters: "US" is a country, "us" a pronoun.
+        third_parties=_union(data.get("third_parties"), flags=0),
         multilateral=_union(data.get("multilateral")),
         negative=_union(data.get("negative_topics")),
         companies={
             str(c): pat
             for c, pats in (data.get("companies") or {}).items()
-            if (pat := _union({"x": pats})) is not None
+            if (pat := _mixed([str(p) for p in pats or []])) is not None
+        },
+        counterpart_words=_union(data.get("counterpart_words")),
+        agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs")),
+        agreement_documents=_union(data["types"].get("agreement", {}).get("documents")),
+        counterparts={
+            str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
+            for k, v in (data.get("counterparts") or {}).items()
         },
         locations=[
             (str(city), pat)
@@ -244,6 +269,32 @@ def _clause_before(text: str, lo: int, hi: int) -> str:
     return seg
 
 
+def _clause_after(text: str, lo: int, hi: int) -> str:
+    seg = text[lo:hi]
+    cut = len(seg)
+    for stop in (",", ";", "—", " – ", "。", "；", "，"):
+        k = seg.find(stop)
+        if 0 <= k < cut:
+            cut = k
+    return seg[:cut]
+
+
+def _nearest_cue(
+    pat: re.Pattern[str] | None, before: str, tail: str, base: int, trig: _Trigger
+) -> int | None:
+    """Distance from the trigger to the nearest cue of pat in its clause, or None."""
+    if pat is None:
+        return None
+    best: int | None = None
+    for m in pat.finditer(before):
+        d = max(0, trig.start - (base + m.end()))
+        best = d if best is None or d < best else best
+    for m in pat.finditer(tail):
+        d = m.start() + 1  # after the trigger: a little further than the same gap before
+        best = d if best is None or d < best else best
+    return best
+
+
 def _last_match(pat: re.Pattern[str] | None, seg: str) -> int:
     """End of the last match of pat in seg, or -1."""
     if pat is None:
@@ -260,6 +311,22 @@ def _cue_near(pat: re.Pattern[str] | None, text: str, start: int, end: int, wind
     return pat.search(text, max(0, start - window), min(len(text), end + window)) is not None
 
 
+@dataclass(frozen=True)
+class _Dyad:
+    kind: str  # head_of_state | head_of_government | foreign_minister | sides
+    start: int
+    end: int
+
+
+def _distance(start: int, end: int, pos: int) -> int:
+    return pos - end if end <= pos else max(0, start - pos)
+
+
+def _is_noun_only(triggers: list[_Trigger]) -> bool:
+    """Whether every contact word is a bare noun ("meeting", "встреч"), not a verb."""
+    return all(NOUN_MEETING.match(t.text.strip()) for t in triggers)
+
+
 @dataclass
 class _Candidate:
     type: str
@@ -272,9 +339,7 @@ class _Candidate:
     countries: frozenset[str]
 
 
-def _resolve_dyad(
-    gaz: Gazetteer, rules: Rules, kind: str, lang: str, on: date | None
-) -> list[Participant]:
+def _resolve_dyad(gaz: Gazetteer, rules: Rules, kind: str, on: date | None) -> list[Participant]:
     """Office holders of both sides for a dyad phrase such as "the two leaders"."""
     roles = rules.dyad_roles.get(kind)
     if not roles:
@@ -363,30 +428,33 @@ class Detector:
         sides: set[str] = set()
         for a in actors:
             sides |= _side(a)
-        dyad_kind: str | None = None
-        dyad_span: tuple[int, int] | None = None
-        for kind, pat in rules.dyad:
-            m = pat.search(doc.text, s.start, s.end)
-            if m:
-                dyad_kind, dyad_span = kind, (m.start(), m.end())
-                break
-        if dyad_kind:
-            sides |= {"CN", "RU"}
-        if sides != {"CN", "RU"}:
-            return []
-        negative = rules.negative is not None and rules.negative.search(doc.text, s.start, s.end)
         third = (
             list(rules.third_parties.finditer(doc.text, s.start, s.end))
             if rules.third_parties
             else []
         )
+        dyad: _Dyad | None = None
+        for kind, pat in rules.dyad:
+            m = pat.search(doc.text, s.start, s.end)
+            if m:
+                dyad = _Dyad(kind, m.start(), m.end())
+                break
+        if sides != {"CN", "RU"}:
+            # One side (or none) here: a both-sides phrase ("the two leaders", "стороны",
+            # "双方") stands for the dyad when the neighbouring sentences name the other side.
+            if dyad is None or third or not self._context_has(doc, idx, {"CN", "RU"} - sides):
+                return []
+        elif third and dyad is not None and dyad.kind != "sides":
+            # "Trump said the two leaders..." — the phrase may well mean someone else.
+            dyad = None
+        negative = rules.negative is not None and rules.negative.search(doc.text, s.start, s.end)
         multilateral = rules.multilateral is not None and rules.multilateral.search(
             doc.text, s.start, s.end
         )
-        companies = {
-            c: bool(p.search(doc.text, s.start, s.end)) for c, p in rules.companies.items()
-        }
-        types_here = {t.type for t in triggers}
+        companies = any(p.search(doc.text, s.start, s.end) for p in rules.companies.values())
+        types_here = {rules.type_as.get(t.type, t.type) for t in triggers}
+        contact_verbs = [t for t in triggers if t.type in ("meeting", "call", "conversation")]
+        signing = "agreement" in types_here
         out: list[_Candidate] = []
         seen: set[tuple[str, frozenset[str]]] = set()
         for trig in triggers:
@@ -394,26 +462,31 @@ class Detector:
             if trig.type == "conversation" and doc.phone_context:
                 etype = "call"
             if etype in ("meeting", "call"):
-                cand = self._contact(doc, idx, s, actors, trig, etype, dyad_kind, dyad_span, third)
-                if cand is None:
-                    continue
                 if (
                     etype == "meeting"
                     and multilateral
-                    and all(WEAK_MEETING.match(t.text.strip()) for t in triggers)
+                    and all(WEAK_MEETING.match(t.text.strip()) for t in contact_verbs)
                 ):
+                    continue
+                if signing and etype == "meeting" and _is_noun_only(contact_verbs):
+                    # "signed the protocol of the commission's meeting": the signing is the news.
+                    continue
+                cand = self._contact(doc, idx, s, actors, trig, etype, dyad, third)
+                if cand is None:
                     continue
                 if negative:
                     cand.confidence -= 0.25
             else:
                 if negative:
                     continue
-                if etype == "agreement" and ("policy" in types_here):
+                if etype == "agreement" and (
+                    "policy" in types_here or not self._signed_document(doc.text, s)
+                ):
                     continue
-                if etype == "agreement" and "economic" in types_here and any(companies.values()):
+                if etype == "agreement" and "economic" in types_here and companies:
                     continue
                 if etype == "economic":
-                    if not any(companies.values()) and "agreement" in types_here:
+                    if not companies and "agreement" in types_here:
                         continue
                     if rules.deal_words is None or not rules.deal_words.search(
                         doc.text, s.start, s.end
@@ -421,7 +494,7 @@ class Detector:
                         continue
                 if etype == "military" and third:
                     continue
-                cand = self._measure(doc, s, actors, trig, etype, dyad_span, companies)
+                cand = self._measure(doc, s, actors, trig, etype, dyad, companies)
                 if cand is None:
                     continue
             key = (cand.type, frozenset(p.person_id or p.name for p in cand.participants))
@@ -431,18 +504,42 @@ class Detector:
             out.append(cand)
         return out
 
+    def _signed_document(self, text: str, s: Sentence) -> bool:
+        """A signing (or adopting) verb and a named document, both in the sentence."""
+        verbs, docs = self.rules.agreement_verbs, self.rules.agreement_documents
+        if verbs is None or docs is None:
+            return True
+        return bool(verbs.search(text, s.start, s.end) and docs.search(text, s.start, s.end))
+
+    def _context_has(self, doc: _Doc, idx: int, needed: set[str]) -> bool:
+        """Whether the previous or next sentence (or the title) names the needed sides."""
+        found: set[str] = set()
+        for j in (idx - 1, idx + 1, 0 if doc.title_end else -1):
+            if 0 <= j < len(doc.sentences) and j != idx:
+                for a in _actors_in(doc, doc.sentences[j]):
+                    if not a.weak:
+                        found |= _side(a)
+        return needed <= found
+
     def _status(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str:
         rules = self.rules
         if _cue_near(rules.cancelled, doc.text, trig.start, trig.end, 40):
             return "cancelled"
         if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 40):
             return "postponed"
-        window = CUE_WINDOW_CJK if doc.lang in ("zh", "ja") else CUE_WINDOW
-        seg = _clause_before(doc.text, max(s.start, trig.start - window), trig.end)
-        planned = _last_match(rules.planned, seg)
-        held = _last_match(rules.held, seg)
-        # The cue nearest the trigger decides ("met on Monday, will visit" -> planned visit).
-        if planned > held:
+        cjk = doc.lang in ("zh", "ja")
+        window = CUE_WINDOW_CJK if cjk else CUE_WINDOW
+        after = 6 if cjk else 28
+        lo = max(s.start, trig.start - window)
+        hi = min(s.end, trig.end + after)
+        before = _clause_before(doc.text, lo, trig.end)
+        tail = _clause_after(doc.text, trig.end, hi)
+        base = trig.end - len(before)
+        planned = _nearest_cue(rules.planned, before, tail, base, trig)
+        held = _nearest_cue(rules.held, before, tail, base, trig)
+        # The cue nearest the trigger decides ("met on Monday, will visit" -> planned visit;
+        # "the summit will be held" -> planned); a tie goes to planned ("will be held").
+        if planned is not None and (held is None or planned <= held):
             return "planned"
         return "held"
 
@@ -454,8 +551,7 @@ class Detector:
         actors: list[ActorMention],
         trig: _Trigger,
         etype: str,
-        dyad_kind: str | None,
-        dyad_span: tuple[int, int] | None,
+        dyad: _Dyad | None,
         third: list[Any],
     ) -> _Candidate | None:
         """A meeting or call: a person of each side, attached to this trigger."""
@@ -466,45 +562,92 @@ class Detector:
             a = _nearest(actors, country, trig.start)
             if a is not None:
                 picked[country] = a
-        # A third party as the trigger's subject with only one of our sides: their meeting.
-        if third and len(picked) < 2:
+        # A third party as the subject ("Modi held talks with Xi and Putin"): their meeting.
+        if third:
             first_third = min(m.start() for m in third)
-            if first_third < trig.start and not any(a.start < trig.start for a in picked.values()):
+            if first_third < trig.start and not any(
+                a.start < trig.start for a in actors if a.country in ("CN", "RU", "CNRU")
+            ):
                 return None
-        participants = [_participant(a) for a in picked.values()]
+        participants: dict[str, list[Participant]] = {
+            c: [_participant(a)] for c, a in picked.items()
+        }
         spans.extend((a.start, a.end) for a in picked.values())
-        missing = [c for c in ("CN", "RU") if c not in picked]
-        if missing and dyad_kind in self.rules.dyad_roles:
-            on = doc.published
-            resolved = [
-                p
-                for p in _resolve_dyad(self.gaz, self.rules, dyad_kind or "", doc.lang, on)
-                if p.country in missing
-            ]
-            participants.extend(resolved)
-            if dyad_span:
-                spans.append(dyad_span)
-            missing = [c for c in missing if c not in {p.country for p in resolved}]
-            confidence -= 0.1
+        if dyad is not None and dyad.kind in self.rules.dyad_roles:
+            # "the two leaders", "the foreign ministers of Russia and China": the office holders,
+            # unless persons stand closer to the trigger than the phrase does.
+            d_dyad = _distance(dyad.start, dyad.end, trig.start)
+            resolved = _resolve_dyad(self.gaz, self.rules, dyad.kind, doc.published)
+            for p in resolved:
+                a = picked.get(p.country)
+                if a is None or _distance(a.start, a.end, trig.start) > d_dyad:
+                    participants[p.country] = [p]
+            spans.append((dyad.start, dyad.end))
+            confidence -= 0.05
+        missing = [c for c in ("CN", "RU") if c not in participants]
+        if len(missing) == 1:
+            other = "RU" if missing[0] == "CN" else "CN"
+            twin = self._counterpart(doc, s, participants[other][0], missing[0])
+            if twin is not None:
+                participants[missing[0]] = [twin]
+                missing = []
+                confidence -= 0.05
         if missing:
             borrowed = self._borrow(doc, idx, missing)
             if len(borrowed) < len(missing):
                 return None
-            participants.extend(borrowed)
+            for p in borrowed:
+                participants[p.country] = [p]
             confidence -= 0.2 if len(missing) == 1 else 0.3
         if third:
-            # A third party in the sentence: still ours only when both sides are named here.
             confidence -= 0.05
         status = self._status(doc, s, trig)
         return _Candidate(
             type=etype,
             status=status,
             sentence=s,
-            participants=participants,
+            participants=[p for c in ("CN", "RU") for p in participants[c]],
             spans=spans,
             confidence=confidence,
             trigger=trig,
             countries=frozenset({"CN", "RU"}),
+        )
+
+    def _counterpart(
+        self, doc: _Doc, s: Sentence, known: Participant, country: str
+    ) -> Participant | None:
+        """ "Lavrov and his Chinese counterpart": the holder of the matching office that day."""
+        rules = self.rules
+        if rules.counterpart_words is None or not rules.counterpart_words.search(
+            doc.text, s.start, s.end
+        ):
+            return None
+        if not known.person_id:
+            return None
+        office = self.gaz.role_on(known.person_id, doc.published)
+        roles = [office[0]] if office else []
+        if known.role and known.role not in roles:
+            roles.insert(0, known.role)
+        for role in roles:
+            for twin_role in rules.counterparts.get(role, [role]):
+                ids = self.gaz.holders(twin_role, country, doc.published)
+                if len(ids) == 1:
+                    return self._person(ids[0], doc.published)
+        return None
+
+    def _person(self, person_id: str, on: date | None) -> Participant | None:
+        try:
+            person = self.gaz.person(person_id)
+        except KeyError:
+            return None
+        office = self.gaz.role_on(person_id, on)
+        return Participant(
+            name=person.name,
+            person_id=person_id,
+            country=person.country,
+            role=office[0] if office else None,
+            title=office[1] if office else None,
+            level=office[2] if office else None,
         )
 
     def _borrow(self, doc: _Doc, idx: int, missing: list[str]) -> list[Participant]:
@@ -534,8 +677,8 @@ class Detector:
         actors: list[ActorMention],
         trig: _Trigger,
         etype: str,
-        dyad_span: tuple[int, int] | None,
-        companies: dict[str, bool],
+        dyad: _Dyad | None,
+        companies: bool,
     ) -> _Candidate | None:
         """Agreement, military, policy or economic: both sides at any level, persons optional."""
         participants: list[Participant] = []
@@ -548,11 +691,13 @@ class Detector:
                 if key not in seen:
                     seen.add(key)
                     participants.append(_participant(a))
-        if dyad_span:
-            spans.append(dyad_span)
+        if dyad is not None:
+            spans.append((dyad.start, dyad.end))
+            if dyad.kind in self.rules.dyad_roles and not participants:
+                participants = _resolve_dyad(self.gaz, self.rules, dyad.kind, doc.published)
         persons_sides = {p.country for p in participants}
         confidence = 0.85 if persons_sides == {"CN", "RU"} else 0.7
-        if etype == "economic" and any(companies.values()):
+        if etype == "economic" and companies:
             confidence = max(confidence, 0.75)
         status = self._status(doc, s, trig)
         return _Candidate(
@@ -673,6 +818,8 @@ def _compatible(a: Mention, b: Mention) -> bool:
         return False
     pa, pb = a.person_ids, b.person_ids
     if pa and pb and not (pa & pb):
+        return False
+    if not sides_agree(a.participants, b.participants):
         return False
     if a.event_date and b.event_date and abs((a.event_date - b.event_date).days) > 3:
         return False

@@ -100,6 +100,17 @@ class Mention:
         }
 
 
+def sides_agree(a: list[Participant], b: list[Participant]) -> bool:
+    """Whether two participant lists can describe one event: on each side both name someone
+    for, they share a person (Wang Yi–Patrushev and Wang Yi–Lavrov are two meetings)."""
+    for country in ("CN", "RU"):
+        pa = {p.person_id for p in a if p.country == country and p.person_id}
+        pb = {p.person_id for p in b if p.country == country and p.person_id}
+        if pa and pb and not (pa & pb):
+            return False
+    return True
+
+
 def lower_side_level(participants: list[Participant]) -> str | None:
     """The lower of the two sides' highest levels; None unless both sides have a level."""
     best: dict[str, int] = {}
