@@ -118,14 +118,39 @@ def _build_fold_map() -> None:
 
 _build_fold_map()
 
+# Lower-casing by table keeps offsets (str.lower can change a string's length).
+_LOWER_MAP: dict[int, str] = {}
+for _code in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x400, 0x530)]:
+    _low = chr(_code).lower()
+    if len(_low) == 1 and _low != chr(_code):
+        _LOWER_MAP[_code] = _low
+
+
+def _lower(folded: str) -> str:
+    low = folded.lower()
+    # lower() never shortens a string; the same length means every offset still lines up
+    return low if len(low) == len(folded) else folded.translate(_LOWER_MAP)
+
+
+_FOLD_RE: re.Pattern[str] | None = None
+
 
 def fold(text: str) -> str:
     """Strip Latin accents, ё→е, unify quotes, dashes and spaces; keeps every offset."""
-    return text.translate(_FOLD_MAP)
+    # a regex that touches only the few characters to replace beats str.translate on non-ASCII
+    global _FOLD_RE
+    if _FOLD_RE is None:
+        _FOLD_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD_MAP)) + "]")
+    return _FOLD_RE.sub(_fold_char, text)
+
+
+def _fold_char(m: re.Match[str]) -> str:
+    return _FOLD_MAP[ord(m.group())]
 
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_CHAR = "\u3400-\u9fff\uf900-\ufaff"
+_CYR = re.compile(r"[\u0400-\u04ff]")
 
 
 def _is_cjk(text: str) -> bool:
@@ -266,8 +291,8 @@ def _emit(node: dict[str, Any]) -> str:
 
 
 # After a word: no letter, and no apostrophe + letter (Xi'an), except the possessive 's.
-_WORD_END = r"(?![\w\u0301])(?!'(?!s\b)\w)"
-_WORD_START = r"(?<![\w'\u0301])"
+_WORD_END = r"(?![\w\u0301\u0900-\u097f])(?!'(?!s\b)\w)"
+_WORD_CHAR = re.compile(r"[\w'\u0301\u0900-\u097f]")
 
 
 @dataclass(frozen=True)
@@ -308,9 +333,12 @@ class _Phrase:
 
 
 @dataclass(frozen=True)
-class _Title:
-    level: str
-    pattern: str
+class _TitledRule:
+    """One "<country> <title> <Name>" pattern; title_before: a title checked left of the match."""
+
+    lang: str
+    regex: re.Pattern[str]
+    title_before: re.Pattern[str] | None = None
 
 
 _ZH_NAME_STOP = set("表会在说与同和出时对称指向等一率将也已就于的是为并及今日应")
@@ -347,6 +375,8 @@ class Gazetteer:
         self._insens: dict[str, list[_Target]] = {}
         self._cjk: dict[str, list[_Target]] = {}
         self._phrases: dict[str, _Phrase] = {}
+        self._by_role: dict[tuple[str, str], list[tuple[str, Role]]] = {}
+        self._roles_cache: dict[tuple[str, date], tuple[Role, ...]] = {}
         self._canon: dict[str, set[str]] = {}
         self._canon_short: dict[str, set[str]] = {}
         self._load_roles(data.get("roles") or {})
@@ -365,7 +395,7 @@ class Gazetteer:
         self._name_stop = frozenset(_str_list(data.get("name_stop_words"), "name_stop_words"))
         self._titled = self._compile_titles(data.get("countries") or {}, data.get("titles") or [])
         self._re_sens = self._compile(self._sens, flags=0)
-        self._re_insens = self._compile(self._insens, flags=re.IGNORECASE)
+        self._re_insens = self._compile(self._insens, flags=0)
         self._re_cjk = self._compile(self._cjk, flags=0, bounded=False)
 
     # -- loading -------------------------------------------------------------------------------
@@ -470,6 +500,8 @@ class Gazetteer:
         for name in ru:
             for form in russian_case_forms(name, gender=gender, origin=country):
                 self._add(self._sens, form, person)
+        for name in _str_list(entry.get("other"), f"{where}: other"):
+            self._add_phrase(name, person)
         for name in zh:
             strict = country == "CN" and len(name) == 2
             self._add(self._cjk, name, _Target("person", country, pid, zh_strict=strict))
@@ -523,7 +555,7 @@ class Gazetteer:
         if country not in ("CN", "RU", "CNRU") or kind not in ("institution", "country"):
             raise GazetteerError(f"{where}: needs country CN/RU/CNRU and kind institution/country")
         target = _Target(kind, country, weak=bool(entry.get("weak")))
-        for lang in ("en", "ru", "zh"):
+        for lang in ("en", "ru", "zh", "other"):
             for text in _str_list(entry.get(lang), f"{where}: {lang}"):
                 self._add_phrase(text, target)
 
@@ -540,7 +572,7 @@ class Gazetteer:
         if not key:
             return
         if table is self._insens:
-            key = key.lower()
+            key = _lower(key)
         bucket = table.setdefault(key, [])
         if target not in bucket:
             bucket.append(target)
@@ -556,10 +588,12 @@ class Gazetteer:
             return None
         body = _trie_pattern(table)
         if bounded:
-            body = _WORD_START + "(?:" + body + ")" + _WORD_END
+            # the left boundary is checked per match: a leading lookbehind would stop the
+            # regex engine from skipping ahead to the possible first characters
+            body = "(?:" + body + ")" + _WORD_END
         return re.compile(body, flags)
 
-    def _compile_titles(self, countries: Any, titles: Any) -> list[tuple[str, re.Pattern[str]]]:
+    def _compile_titles(self, countries: Any, titles: Any) -> list[_TitledRule]:
         """Regexes for "<country> <title> <Name>" in each language."""
 
         def alts(words: Iterable[str], stem: bool = False) -> str:
@@ -604,12 +638,12 @@ class Gazetteer:
             for side, words in ctry.get("ru_adjective", {}).items()
             for w in words
         ]
-        out: list[tuple[str, re.Pattern[str]]] = []
+        out: list[_TitledRule] = []
         en_c = alts(w for ws in ctry.get("en", {}).values() for w in ws)
         if en_c and by_lang["en"]:
             en_name = r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2}"
             out.append(
-                (
+                _TitledRule(
                     "en",
                     re.compile(
                         rf"(?<![\w'])(?P<c>{en_c})\s+(?i:(?P<t>{alts(by_lang['en'])}))"
@@ -621,30 +655,36 @@ class Gazetteer:
         ru_name = r"[А-Я][а-я]+(?:-[А-Я][а-я]+)?(?:\s+[А-Я][а-я]+(?:-[А-Я]?[а-я]+)?){1,2}"
         ru_t = alts(by_lang["ru"], stem=True)
         ru_c = alts(w for ws in ctry.get("ru", {}).values() for w in ws)
-        ru_adj = alts((w for ws in ctry.get("ru_adjective", {}).values() for w in ws), stem=True)
+        # either capitalisation of the first letter, without a slow case-insensitive scan
+        ru_adj = "|".join(
+            f"[{w[0].upper()}{w[0].lower()}]" + re.escape(fold(w[1:])).replace(r"\*", r"\w*")
+            for ws in ctry.get("ru_adjective", {}).values()
+            for w in ws
+        )
         place = r"(?:\s+(?:в|во)\s+[А-Я][а-яА-Я]+)?"
         if ru_t and ru_c:
+            # anchored on the country word ("посол КНР в России Имя Фамилия"); the title before
+            # it is checked afterwards, which is far cheaper than scanning for every title
             out.append(
-                (
+                _TitledRule(
                     "ru",
-                    re.compile(
-                        rf"(?<![\w])(?i:(?P<t>{ru_t}))\s+(?P<c>{ru_c}){place}\s+(?P<n>{ru_name})(?![\w])"
-                    ),
+                    re.compile(rf"(?<![\w])(?P<c>{ru_c}){place}\s+(?P<n>{ru_name})(?![\w])"),
+                    re.compile(rf"(?<![\w])(?i:(?P<t>{ru_t}))\s+\Z"),
                 )
             )
         if ru_t and ru_adj:
             out.append(
-                (
+                _TitledRule(
                     "ru",
                     re.compile(
-                        rf"(?<![\w])(?i:(?P<c>{ru_adj}))\s+(?i:(?P<t>{ru_t})){place}\s+(?P<n>{ru_name})(?![\w])"
+                        rf"(?<![\w])(?P<c>{ru_adj})\s+(?i:(?P<t>{ru_t})){place}\s+(?P<n>{ru_name})(?![\w])"
                     ),
                 )
             )
         zh_c = alts(w for ws in ctry.get("zh", {}).values() for w in ws)
         if zh_c and by_lang["zh"]:
             out.append(
-                (
+                _TitledRule(
                     "zh",
                     re.compile(
                         rf"(?P<c>{zh_c})(?:国务院|國務院|政府|外交部|国防部|國防部|联邦|聯邦)?"
@@ -663,13 +703,21 @@ class Gazetteer:
     def roles_on(self, person_id: str, on: date | None) -> list[Role]:
         """The person's offices on that day, highest level first, then by roles.yaml order."""
         day = on or date.today()
+        key = (person_id, day)
+        cached = self._roles_cache.get(key)
+        if cached is not None:
+            return list(cached)
         person = self.people.get(person_id)
         if person is None:
             return []
-        active = [r for r in person.roles if r.active(day)]
-        return sorted(
-            active, key=lambda r: (LEVEL_RANK[r.level], self._role_order.get(r.role, 999))
+        active = sorted(
+            (r for r in person.roles if r.active(day)),
+            key=lambda r: (LEVEL_RANK[r.level], self._role_order.get(r.role, 999)),
         )
+        if len(self._roles_cache) > 50_000:
+            self._roles_cache.clear()
+        self._roles_cache[key] = tuple(active)
+        return active
 
     def role_on(self, person_id: str, on: date | None) -> tuple[str, str, str] | None:
         """(role key, title, level) of the person's highest office that day, or None."""
@@ -682,11 +730,12 @@ class Gazetteer:
     def holders(self, role: str, country: str, on: date | None) -> list[str]:
         """Ids of everyone of that side who held that role on that day."""
         day = on or date.today()
-        return [
-            p.id
-            for p in self.people.values()
-            if p.country == country and any(r.role == role and r.active(day) for r in p.roles)
-        ]
+        if not self._by_role:
+            for p in self.people.values():
+                for r in p.roles:
+                    self._by_role.setdefault((r.role, p.country), []).append((p.id, r))
+        ids = [pid for pid, r in self._by_role.get((role, country), []) if r.active(day)]
+        return list(dict.fromkeys(ids))
 
     def canonical_person(self, name: str) -> str | None:
         """Any alias, case form, Latin variant or Chinese name (or an id) → the person's id."""
@@ -725,16 +774,20 @@ class Gazetteer:
         return [self._mention(c, text, day) for c in chosen if c.kind]
 
     def _candidates(self, folded: str) -> Iterator[_Candidate]:
-        for regex, table, lower in (
-            (self._re_sens, self._sens, False),
-            (self._re_insens, self._insens, True),
+        lowered = _lower(folded)
+        for regex, table, haystack in (
+            (self._re_sens, self._sens, folded),
+            (self._re_insens, self._insens, lowered),
         ):
             if regex is None:
                 continue
-            for m in regex.finditer(folded):
+            for m in regex.finditer(haystack):
+                start = m.start()
+                if start and _WORD_CHAR.match(haystack, start - 1):
+                    continue
                 key = " ".join(m.group(0).split())
                 key = key.replace("- ", "-")
-                targets = table.get(key.lower() if lower else key)
+                targets = table.get(key)
                 if targets is None:
                     continue
                 yield _Candidate(m.start(), m.end(), tuple(targets))
@@ -757,13 +810,28 @@ class Gazetteer:
         return left_ok and right_ok
 
     def _titled_candidates(self, folded: str, day: date) -> Iterator[_Candidate]:
-        for lang, regex in self._titled:
-            if lang == "zh" and not _CJK.search(folded):
+        has_cjk = _CJK.search(folded) is not None
+        has_cyr = _CYR.search(folded) is not None
+        for rule in self._titled:
+            lang = rule.lang
+            if lang == "zh" and not has_cjk:
                 continue
-            for m in regex.finditer(folded):
+            if lang == "ru" and not has_cyr:
+                continue
+            for m in rule.regex.finditer(folded):
                 side = self._side(lang, m.group("c"))
                 if side is None:
                     continue
+                start = m.start()
+                if rule.title_before is not None:
+                    window_start = max(0, start - 80)
+                    tm = rule.title_before.search(folded, window_start, start)
+                    if tm is None:
+                        continue
+                    title = tm.group("t")
+                    start = tm.start()
+                else:
+                    title = m.group("t")
                 n_start, n_end = m.span("n")
                 name = m.group("n")
                 if lang == "en":
@@ -790,9 +858,8 @@ class Gazetteer:
                     if person.country == side:
                         yield _Candidate(n_start, n_end, (_Target("person", side, known),))
                     continue
-                title = m.group("t")
                 level = self._title_level_of(lang, title)
-                cand = _Candidate(m.start(), n_end, ())
+                cand = _Candidate(start, n_end, ())
                 cand.kind = "titled"
                 cand.country = side
                 cand.name = name
