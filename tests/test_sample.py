@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 import feedparser
 import pytest
 import requests
+import trafilatura
 import yaml
 
 from sinorus.sample import expected, render, serve, write_feeds_file
@@ -432,3 +433,29 @@ def test_the_command_serves_and_writes_the_feed_list(tmp_path: Any) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+
+
+def test_syndicated_copies_extract_to_the_same_text(sample: SampleServer) -> None:
+    texts = [
+        trafilatura.extract(get(sample.url(path)).content)
+        for path in (
+            "/nw/news/china-russia-joint-air-patrol-sea-of-japan.html",
+            "/eh/world/joint-bomber-patrol-sea-of-japan.html",
+        )
+    ]
+    assert texts[0] and texts[0] == texts[1]
+
+
+def test_gb_pages_extract_to_readable_chinese(sample: SampleServer) -> None:
+    resp = get(sample.url("/df/guoji/wangyi-lavrov-tongdianhua.html"))
+    text = trafilatura.extract(resp.content)
+    assert text is not None and "拉夫罗夫" in text and "本站使用Cookie" not in text
+
+
+def test_the_paywall_page_leaves_only_a_teaser(sample: SampleServer, spec: dict[str, Any]) -> None:
+    paywalled = next(a for a in spec["articles"] if "paywall" in a.get("edge", []))
+    text = trafilatura.extract(get(paywalled["url"]).content) or ""
+    assert len(text.split()) < 80 and "Subscribe to continue reading" in text
+    atom = parse_feed(sample, "/feeds/eastern-herald.atom")
+    entry = next(e for e in atom.entries if e.link == paywalled["url"])
+    assert len(entry.summary.split()) > 50 and "Likhachev" in entry.summary
