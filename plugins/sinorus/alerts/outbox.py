@@ -101,13 +101,11 @@ def enqueue(
     channels: Sequence[str] | None = None,
     now: dt.datetime | None = None,
 ) -> list[tuple[str, str]]:
-    """Queue the alerts an inserted or updated event calls for; return (channel, kind) queued.
-
-    Runs inside the caller's transaction. What was already announced is read from the outbox
-    itself (alerts.event_status), so previous_status only feeds the log: a re-run, a retry or a
-    wrong previous status can neither duplicate an alert nor lose the "took place" follow-up.
-    Muted alerts are written with status 'muted' (for the audit trail) and not returned.
-    """
+    """Queue the alerts an inserted or updated event calls for; return (channel, kind) queued."""
+    # Runs inside the caller's transaction. What was already announced is read from the outbox
+    # itself (alerts.event_status), so previous_status only feeds the log: a re-run, a retry or
+    # a wrong previous status can neither duplicate an alert nor lose the "took place"
+    # follow-up. Muted alerts are written as 'muted' rows (the audit trail) and not returned.
     rules = rules or load_rules()
     if not should_alert(event, rules):
         return []
