@@ -202,3 +202,15 @@ def test_no_feed_string_can_open_a_slack_tag(
             for chunk in text.split("<")[1:]:
                 assert chunk.startswith("https://a.test/")
                 assert chunk.count(">") == 1 and chunk.split(">")[0].count("|") == 1
+
+
+def test_update_leaves_out_people_and_facts_the_first_alert_gave() -> None:
+    full = render.slack_blocks(event(), [SOURCE], "new")["blocks"]
+    short = render.slack_blocks(event(), [SOURCE], "update")["blocks"]
+    assert len(short) == len(full) - 2
+    assert short[0]["text"]["text"].startswith("Took place: High-level China–Russia meeting")
+    assert "Secretary of the Security Council" not in json.dumps(short)
+    text = render.console_text(event(), [SOURCE], "update")
+    assert "Status:" not in text and "tass.com: Wang Yi meets Shoigu" in text
+    page = render.email_message(event(), [SOURCE], "update", "a@s.test", ["b@s.test"])
+    assert "<table>" not in page.get_body(("html",)).get_content()

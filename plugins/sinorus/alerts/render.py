@@ -198,14 +198,14 @@ def slack_blocks(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "*Head-of-state event*"}]}
         )
-    people = _people_lines(event)
+    people = _people_lines(event) if kind != "update" else []
     if people:
         text = "\n".join(
             f"• *{mrkdwn_escape(name)}*" + (f", {mrkdwn_escape(role)}" if role else "")
             for name, role in people
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    facts = _facts(event)
+    facts = _facts(event) if kind != "update" else []
     if facts:
         blocks.append(
             {
@@ -258,11 +258,12 @@ def _plain_body(event: Event, sources: Sequence[Source], kind: str, max_sources:
     lines = [_title(event, kind)]
     if is_head_of_state(event):
         lines.append("[Head-of-state event]")
-    lines.append("")
-    for name, role in _people_lines(event):
-        lines.append(f"- {name}" + (f", {role}" if role else ""))
-    lines.append("")
-    lines += [f"{label}: {value}" for label, value in _facts(event)]
+    if kind != "update":  # the follow-up only says it took place; the first alert had the rest
+        lines.append("")
+        for name, role in _people_lines(event):
+            lines.append(f"- {name}" + (f", {role}" if role else ""))
+        lines.append("")
+        lines += [f"{label}: {value}" for label, value in _facts(event)]
     evidence = _text(event.get("evidence"), EVIDENCE_CHARS)
     if evidence:
         lines += ["", f"“{evidence}”"]
@@ -284,14 +285,14 @@ def _html_body(event: Event, sources: Sequence[Source], kind: str, max_sources: 
     parts = [f"<h2>{esc(_title(event, kind))}</h2>"]
     if is_head_of_state(event):
         parts.append("<p><strong>Head-of-state event</strong></p>")
-    people = _people_lines(event)
+    people = _people_lines(event) if kind != "update" else []
     if people:
         items = "".join(
             f"<li><strong>{esc(name)}</strong>" + (f", {esc(role)}" if role else "") + "</li>"
             for name, role in people
         )
         parts.append(f"<ul>{items}</ul>")
-    facts = _facts(event)
+    facts = _facts(event) if kind != "update" else []
     if facts:
         rows = "".join(
             f'<tr><th align="left">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in facts
