@@ -18,6 +18,7 @@ import requests
 import trafilatura
 import yaml
 
+from sinorus.feeds import load_feed_list
 from sinorus.sample import expected, render, serve, write_feeds_file
 from sinorus.sample.server import SampleError, SampleServer, feed_list
 
@@ -372,6 +373,9 @@ def test_write_feeds_file_lists_the_loopback_feeds(sample: SampleServer, tmp_pat
         assert "sample" in feed["tags"]
         assert get(feed["url"]).status_code == 200
     assert len({f["name"] for f in feeds}) == 7
+    specs = load_feed_list(path)
+    assert [s.url for s in specs] == [f["url"] for f in feeds]
+    assert all(s.enabled for s in specs)
 
 
 def test_expectations_are_consistent(spec: dict[str, Any]) -> None:
