@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import gzip
 import ipaddress
 import itertools
+import ssl
 import threading
 import time
 import tracemalloc
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from sinorus.fetch import AddressPolicy, FetchConfig, Fetcher, forbidden_reason
 from tests.support import badservers
@@ -583,3 +590,84 @@ def test_per_host_delay_spaces_requests(server: LocalServer) -> None:
         assert len(list(f.get_many(jobs))) == 4  # type: ignore[arg-type]
     seen.sort()
     assert all(b - a >= 0.25 for a, b in itertools.pairwise(seen))
+
+
+# --- HTTPS -----------------------------------------------------------------------------------
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sinorus test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[LocalServer, Path]]:
+    cert, key = _self_signed(tmp_path)
+    srv = LocalServer()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    srv.httpd.socket = context.wrap_socket(srv.httpd.socket, server_side=True)
+    srv.start()
+    try:
+        yield srv, cert
+    finally:
+        srv.stop()
+
+
+def test_https_with_trusted_ca(tls_server: tuple[LocalServer, Path]) -> None:
+    srv, cert = tls_server
+    srv.routes["/secure"] = Reply(200, b"over tls")
+    with Fetcher(config_for(srv.port, ca_bundle=str(cert))) as f:
+        result = f.get(f"https://127.0.0.1:{srv.port}/secure")
+    assert result.ok, result.error
+    assert result.body == b"over tls"
+
+
+def test_https_untrusted_certificate_is_network_error(
+    tls_server: tuple[LocalServer, Path],
+) -> None:
+    srv, _ = tls_server
+    srv.routes["/secure"] = Reply(200, b"over tls")
+    with Fetcher(config_for(srv.port)) as f:
+        result = f.get(f"https://127.0.0.1:{srv.port}/secure")
+    assert result.outcome == "network_error"
+    assert "TLS" in (result.error or "")
+    assert result.attempts == 1
+    assert srv.requests == []
+
+
+def test_https_loopback_not_allowed_is_refused(tls_server: tuple[LocalServer, Path]) -> None:
+    srv, cert = tls_server
+    with Fetcher(FetchConfig(ca_bundle=str(cert))) as f:
+        result = f.get(f"https://localhost:{srv.port}/")
+    assert result.outcome == "refused"
+    assert srv.requests == []

@@ -133,6 +133,7 @@ class FetchConfig:
     per_host: int = 2
     per_host_delay: float = 0.0
     allow: tuple[str, ...] = ()
+    ca_bundle: str | None = None  # PEM file of extra trusted CAs (a proxy or an intranet CA)
 
     @classmethod
     def from_env(cls) -> FetchConfig:
@@ -153,6 +154,7 @@ class FetchConfig:
             per_host=max(1, _env_int("SINORUS_FETCH_PER_HOST", d.per_host)),
             per_host_delay=_env_float("SINORUS_FETCH_PER_HOST_DELAY", d.per_host_delay),
             allow=tuple(x.strip() for x in allow.split(",") if x.strip()),
+            ca_bundle=settings.env("SINORUS_FETCH_CA_BUNDLE"),
         )
 
 
@@ -401,8 +403,10 @@ class Fetcher:
         self.config = config or FetchConfig.from_env()
         self.policy = AddressPolicy(self.config.allow)
         session = requests.Session()
-        # Environment proxies would make the proxy the peer and defeat the address checks.
+        # Environment proxies would make the proxy the peer and defeat the address checks;
+        # this also ignores REQUESTS_CA_BUNDLE, hence ca_bundle.
         session.trust_env = False
+        session.verify = self.config.ca_bundle or True
         session.cookies.set_policy(_NoSharedCookies())
         adapter = _GuardedAdapter(self.policy, max(self.config.max_workers, 4))
         session.mount("http://", adapter)
@@ -627,6 +631,8 @@ class Fetcher:
                 return "bad_content", None, f"body is not valid {inflater.encoding}: {exc}"
             if len(body) > cap:
                 return "too_large", None, over
+        # Read to the end, so the connection can go back to the pool for the next request.
+        raw.release_conn()
         return "ok", bytes(body), None
 
     def get_many(
