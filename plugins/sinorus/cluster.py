@@ -106,6 +106,14 @@ def same_event(
         return False
     sa, sb = _span(a), _span(b)
     if sa and sb:
+        if (
+            a.location
+            and b.location
+            and a.location != b.location
+            and sa != sb
+            and a.status == b.status == "held"
+        ):
+            return False  # Tianjin on the 31st and Beijing on the 2nd: two meetings
         return _gap(sa, sb) <= DATE_WINDOW
     # One side undated: compare the dated one with the other's publication date.
     shared = bool(pa & pb)

@@ -301,7 +301,17 @@ def evaluate(
         if ok and top:
             right += 1
             covered.add(top)
-        alert_log.append({"headline": event.headline, "gold": top, "right": ok})
+        alert_log.append(
+            {
+                "headline": event.headline,
+                "gold": top,
+                "right": ok,
+                "reports": [
+                    f"{records[preds[i].record].get('id')}: {preds[i].mention.evidence[:160]}"
+                    for i in members
+                ],
+            }
+        )
     alerts = {
         "precision": _ratio(right, sent),
         "recall": _ratio(len(covered & alertable), len(alertable)),
@@ -420,6 +430,7 @@ def _table(result: dict[str, Any]) -> str:
     lines.append(f"wrong alerts ({len(wrong)}):")
     for a in wrong:
         lines.append(f"  {a['headline']} (gold: {a['gold']})")
+        lines.extend(f"      {r}" for r in a["reports"])
     if result["errors"]:
         lines.append(f"errors ({len(result['errors'])}):")
         lines.extend(f"  {e}" for e in result["errors"])

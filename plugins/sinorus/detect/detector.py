@@ -33,6 +33,8 @@ MIN_CONFIDENCE = 0.5
 # Characters before a trigger searched for a status cue ("will", "is expected to", "将").
 CUE_WINDOW = 60
 CUE_WINDOW_CJK = 14
+# A both-sides phrase this close to the trigger names the trigger's own participants.
+DYAD_ADJACENT = 3
 # Meeting triggers too weak to stand alone inside a multilateral frame ("the SCO summit").
 WEAK_MEETING = re.compile(
     r"^(?:summit\w*|meetings?|visit\w*|state visit|arriv\w+|travel\w*\s+to|heads?\s+(?:east\s+)?to"
@@ -68,6 +70,16 @@ def _block_regex(block: dict[str, Any] | None) -> str:
         if pats:
             out.append(_compile(pats, bounded=str(lang) not in ("zh", "ja")))
     return "|".join(out)
+
+
+def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
+    """A reporting verb right before a date: "said on", "told reporters", "сообщил в"."""
+    body = _block_regex(block)
+    if not body:
+        return None
+    return re.compile(
+        rf"(?:{body})[\s,]*(?:on\s+|в\s+|во\s+|last\s+)?$", re.IGNORECASE | re.VERSION1
+    )
 
 
 def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
@@ -109,6 +121,8 @@ class Rules:
     companies: dict[str, re.Pattern[str]]
     counterpart_words: re.Pattern[str] | None
     agreement_verbs: re.Pattern[str] | None
+    reporting: re.Pattern[str] | None
+    sequel: re.Pattern[str] | None
     agreement_documents: re.Pattern[str] | None
     counterparts: dict[str, list[str]]
     locations: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
@@ -163,6 +177,8 @@ def load_rules(path: Path | None = None) -> Rules:
             if (pat := _mixed([str(p) for p in pats or []])) is not None
         },
         counterpart_words=_union(data.get("counterpart_words")),
+        reporting=_ending(data.get("reporting")),
+        sequel=_union(data.get("sequel")),
         agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs")),
         agreement_documents=_union(data["types"].get("agreement", {}).get("documents")),
         counterparts={
@@ -267,6 +283,13 @@ def _clause_before(text: str, lo: int, hi: int) -> str:
         if k >= 0:
             seg = seg[k + len(stop) :]
     return seg
+
+
+def _reported(pat: re.Pattern[str] | None, text: str, start: int, end: int) -> bool:
+    """Whether a date dates the reporting ("Denisov said Wednesday"), not the event."""
+    if pat is None:
+        return False
+    return pat.search(text, max(0, start - 30), start) is not None
 
 
 def _clause_after(text: str, lo: int, hi: int) -> str:
@@ -580,7 +603,11 @@ class Detector:
             resolved = _resolve_dyad(self.gaz, self.rules, dyad.kind, doc.published)
             for p in resolved:
                 a = picked.get(p.country)
-                if a is None or _distance(a.start, a.end, trig.start) > d_dyad:
+                # A phrase that is the trigger's own noun group ("a Russian-Chinese summit")
+                # outranks whoever announced it; elsewhere it only fills a missing side.
+                if a is None or (
+                    d_dyad <= DYAD_ADJACENT and _distance(a.start, a.end, trig.start) > d_dyad
+                ):
                     participants[p.country] = [p]
             spans.append((dyad.start, dyad.end))
             confidence -= 0.05
@@ -719,9 +746,21 @@ class Detector:
         text = doc.text
         status = cand.status
         prefer = "future" if status == "planned" else "past"
-        found = sdates.find_dates(s.text, doc.lang, doc.published, prefer=prefer)
+        found = [
+            d
+            for d in sdates.find_dates(s.text, doc.lang, doc.published, prefer=prefer)
+            if not _reported(rules.reporting, s.text, d.start, d.end)
+        ]
         trig_rel = cand.trigger.start - s.start
         best: sdates.DateMention | None = None
+        if not found and rules.sequel is not None and rules.sequel.match(s.text):
+            # "Later, Putin received Wang Yi": the story goes on at the previous sentence's date.
+            k = doc.sentences.index(s)
+            if k > 0:
+                prev = doc.sentences[k - 1].text
+                earlier = sdates.find_dates(prev, doc.lang, doc.published, prefer="past")
+                if earlier:
+                    best = earlier[-1]
         if found:
             best = min(
                 found,
@@ -829,8 +868,27 @@ def _compatible(a: Mention, b: Mention) -> bool:
     return bool(a.event_date and b.event_date)
 
 
+def _absorbed_by_call(m: Mention, calls: list[Mention]) -> bool:
+    """A "meeting" of the same two people on the day of their call is the call itself."""
+    if m.type != "meeting":
+        return False
+    for c in calls:
+        if not (m.person_ids and m.person_ids <= c.person_ids | m.person_ids) or not (
+            m.person_ids & c.person_ids
+        ):
+            continue
+        if not sides_agree(m.participants, c.participants):
+            continue
+        if m.event_date is None or c.event_date is None or m.event_date == c.event_date:
+            return True
+    return False
+
+
 def merge_mentions(mentions: list[Mention]) -> list[Mention]:
     """Several mentions of one event in one article become one (the strongest evidence)."""
+    calls = [m for m in mentions if m.type == "call" and not m.background]
+    if calls:
+        mentions = [m for m in mentions if not _absorbed_by_call(m, calls)]
     groups: list[list[Mention]] = []
     for m in mentions:
         for g in groups:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+import regex as re
 
 # Tokens after which a full stop does not end a sentence (titles, months, initials).
 _ABBREVIATIONS = frozenset(
@@ -69,7 +70,9 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence end: terminal punctuation (with closing quotes/brackets) then space, or a CJK stop.
 _END = re.compile(
-    r"(?:[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|;(?=\s)|\n\s*)",
+    r"(?:[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|\n\s*"
+    # a stop glued to the next sentence ("...the war.Beijing this week"), common in scraped text
+    r"|(?<=\p{Ll}{2}[.!?][\"'”’»]?)(?=\p{Lu}\p{Ll}))",
 )
 _WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
 _SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]")
@@ -104,7 +107,7 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     start = 0
     for m in _END.finditer(text):
-        if m.group(0)[0] == "." and _is_abbreviation(text, m.start()):
+        if m.group(0)[:1] == "." and _is_abbreviation(text, m.start()):
             continue
         end = m.end()
         _append(sentences, text, start, end)
