@@ -267,7 +267,8 @@ def _mention_from_row(row: Sequence[Any]) -> Mention:
 def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
     """Recompute an event from all its mentions and queue its alerts; returns alerts queued."""
     cur.execute(
-        f"SELECT {MENTION_COLUMNS}, a.outlet, coalesce(a.content_hash, a.id::text), a.fetched_at "
+        f"SELECT {MENTION_COLUMNS}, a.outlet, coalesce(a.content_hash, a.id::text), a.fetched_at, "
+        "coalesce(a.site_name, a.outlet) "
         "FROM event_mentions m JOIN articles a ON a.id = m.article_id "
         "WHERE m.event_id = %s ORDER BY m.confidence DESC, m.id",
         (event_id,),
@@ -285,7 +286,13 @@ def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
         return 0
     record = cluster.summarize([_mention_from_row(r) for r in rows])
     outlets = sorted({r[14] for r in rows if r[14]})
-    texts = {r[15] for r in rows}
+    # An outlet is a site (several may share a host); a story syndicated word for word under
+    # other sites counts once, for the site that had it first.
+    first_site: dict[str, str] = {}
+    for r in sorted(rows, key=lambda r: r[16]):
+        first_site.setdefault(r[15], r[17])
+    sites = {site for site in first_site.values() if site}
+    texts = set(first_site)
     first_seen = min(r[16] for r in rows)
     last_seen = max(r[16] for r in rows)
     cur.execute(
@@ -308,7 +315,7 @@ def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
             record.plover,
             record.background,
             len(texts),
-            len(outlets),
+            len(sites),
             first_seen,
             last_seen,
             event_id,

@@ -43,9 +43,9 @@ class Extracted:
     author: str | None
     published: datetime | None
     lang: str | None
-    canonical_url: str | None
     error: str | None  # why the page was not used, when it was not
     content_hash: str | None
+    site_name: str | None = None
 
 
 def _codec(name: str | None) -> str | None:
@@ -156,7 +156,7 @@ def extract_article(
     title = (getattr(doc, "title", None) if doc is not None else None) or entry_title
     author = getattr(doc, "author", None) if doc is not None else None
     published = _as_datetime(getattr(doc, "date", None)) if doc is not None else None
-    canonical = getattr(doc, "url", None) if doc is not None else None
+    site_name = getattr(doc, "sitename", None) if doc is not None else None
     if error is None and body:
         status = "page"
         text = body[:MAX_BODY_CHARS]
@@ -173,7 +173,7 @@ def extract_article(
         author=author[:300] if author else None,
         published=published,
         lang=lang,
-        canonical_url=canonical if canonical != url else None,
         error=error,
         content_hash=content_hash(text) if text else None,
+        site_name=site_name[:200] if site_name and status == "page" else None,
     )

@@ -210,7 +210,8 @@ def save_extraction(
     cur.execute(
         "UPDATE articles SET url = %s, outlet = %s, title = %s, author = %s, "
         "published_at = coalesce(published_at, %s), lang = %s, body = %s, content_hash = %s, "
-        "extraction_status = %s, extraction_error = %s, fetched_at = %s WHERE id = %s",
+        "extraction_status = %s, extraction_error = %s, site_name = %s, fetched_at = %s "
+        "WHERE id = %s",
         (
             canonical or article.url,
             outlet,
@@ -222,6 +223,7 @@ def save_extraction(
             ex.content_hash,
             ex.status,
             ex.error,
+            ex.site_name,
             now,
             article.id,
         ),
