@@ -6,7 +6,10 @@ import email
 import email.policy
 import io
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -371,3 +374,74 @@ def test_default_channels_when_nothing_is_configured(db: Any) -> None:
             cur, event_id, meeting(), previous_status=None, outlets=["tass.com"]
         )
     assert queued == [("console", "new")]
+
+
+# The crash window -------------------------------------------------------------------------
+
+CHILD_SENDER = """
+import sys
+from sinorus import db as sdb
+from sinorus.alerts import channels, outbox
+outbox.send_pending(sdb.connect(sys.argv[1]), [channels.SlackChannel()])
+"""
+
+
+def test_a_sender_killed_mid_send_leaves_no_stale_claim(
+    db: Any, slack: LocalServer, database_url: str
+) -> None:
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["slack"])
+    arrived, release = threading.Event(), threading.Event()
+
+    def hang_first(request: Request) -> Reply:
+        if not arrived.is_set():
+            arrived.set()
+            release.wait(60)
+            return Reply(500, b"gone")
+        return Reply(200, b"ok")
+
+    slack.routes[WEBHOOK] = hang_first
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_SENDER, database_url],
+        cwd=Path(__file__).resolve().parents[1],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert arrived.wait(60), "the child sender never reached the webhook"
+        child.kill()
+    finally:
+        child.wait()
+        release.set()
+    # The dead sender's connection is gone, so PostgreSQL releases its row lock: take it and
+    # let go (this waits for the server to notice, never for a claim timeout).
+    with sdb.transaction(db) as cur:
+        cur.execute("SET LOCAL lock_timeout = '30s'")
+        cur.execute(
+            "SELECT status, attempts FROM alerts WHERE event_id = %s FOR UPDATE", (event_id,)
+        )
+        assert cur.fetchone() == ("pending", 0)
+    assert outbox.send_pending(db, [ch.SlackChannel()]).sent == 1
+    [row] = alert_rows(db, event_id)
+    assert (row[3], row[4]) == ("sent", 1)
+
+
+def test_a_crash_after_the_channel_accepted_resends_rather_than_loses(db: Any) -> None:
+    event_id = stored_event(db)
+    enqueue(db, event_id, meeting(), channels=["console"])
+    delivered: list[int] = []
+
+    class DiesAfterDelivery:
+        name = "console"
+
+        def send(self, event: Any, sources: Any, kind: str) -> None:
+            delivered.append(event["id"])
+            raise SystemExit("process killed before 'sent' was committed")
+
+    with pytest.raises(SystemExit):
+        outbox.send_pending(db, [DiesAfterDelivery()])
+    [row] = alert_rows(db, event_id)
+    assert (row[3], row[4]) == ("pending", 0)  # at least once: the documented duplicate
+    assert outbox.send_pending(db, [ch.ConsoleChannel(stream=io.StringIO())]).sent == 1
+    assert delivered == [event_id]
