@@ -80,6 +80,11 @@ def _span(x: Mention | EventRecord) -> tuple[date, date] | None:
     return x.event_date, end
 
 
+def _explicit(x: Mention | EventRecord) -> bool:
+    """Whether the date was stated (a held report without one is dated by its publication)."""
+    return not isinstance(x, Mention) or x.date_text is not None
+
+
 def _gap(a: tuple[date, date], b: tuple[date, date]) -> int:
     """Days between two date ranges (0 when they overlap)."""
     if a[1] < b[0]:
@@ -112,6 +117,8 @@ def same_event(
             and a.location != b.location
             and sa != sb
             and a.status == b.status == "held"
+            and _explicit(a)
+            and _explicit(b)
         ):
             return False  # Tianjin on the 31st and Beijing on the 2nd: two meetings
         return _gap(sa, sb) <= DATE_WINDOW

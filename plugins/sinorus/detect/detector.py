@@ -251,13 +251,23 @@ def _participant(a: ActorMention) -> Participant:
     )
 
 
-def _nearest(actors: list[ActorMention], country: str, pos: int) -> ActorMention | None:
+_CLAUSE_BREAK = re.compile(r"[,;:“”\"«»()，；：]")
+
+
+def _nearest(
+    actors: list[ActorMention], country: str, pos: int, text: str = ""
+) -> ActorMention | None:
+    """The side's person nearest the trigger, preferring one in the trigger's own clause."""
     best: ActorMention | None = None
     best_d = 1 << 30
     for a in actors:
         if a.country != country or not _is_person(a):
             continue
         d = pos - a.end if a.end <= pos else a.start - pos
+        if text:
+            lo, hi = (a.end, pos) if a.end <= pos else (pos, a.start)
+            if _CLAUSE_BREAK.search(text, lo, hi):
+                d += 1000  # across a comma or a quote: only when nobody is closer in-clause
         if d < best_d:
             best, best_d = a, d
     return best
@@ -582,7 +592,7 @@ class Detector:
         spans: list[tuple[int, int]] = [(trig.start, trig.end)]
         picked: dict[str, ActorMention] = {}
         for country in ("CN", "RU"):
-            a = _nearest(actors, country, trig.start)
+            a = _nearest(actors, country, trig.start, doc.text)
             if a is not None:
                 picked[country] = a
         # A third party as the subject ("Modi held talks with Xi and Putin"): their meeting.
@@ -832,6 +842,8 @@ class Detector:
         best: tuple[int, str] | None = None
         for city, pat in self.rules.locations:
             for m in pat.finditer(text, s.start, s.end):
+                if m.group(0).isupper() and len(m.group(0)) > 3:
+                    continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
                 d = abs(m.start() - trig.start)
                 if best is None or d < best[0]:
                     best = (d, city)
@@ -899,12 +911,14 @@ def merge_mentions(mentions: list[Mention]) -> list[Mention]:
             groups.append([m])
     out: list[Mention] = []
     for g in groups:
-        g.sort(key=lambda m: (-m.confidence, m.background))
+        # Explicitly dated reports first: their status and date are stated, not inferred.
+        g.sort(key=lambda m: (m.background, m.date_text is None, -m.confidence))
         head = g[0]
         people = _dedupe([p for m in g for p in m.participants])
-        held = [m for m in g if m.status == "held" and not m.background]
         status = head.status
-        if held and status == "planned" and any(m.event_date for m in held):
+        if status == "planned" and any(
+            m.status == "held" and m.date_text and not m.background for m in g
+        ):
             status = "held"
         out.append(
             Mention(
@@ -920,7 +934,7 @@ def merge_mentions(mentions: list[Mention]) -> list[Mention]:
                 else next((m.round for m in g if m.round is not None), None),
                 evidence=head.evidence,
                 highlights=head.highlights,
-                confidence=min(1.0, head.confidence + 0.03 * (len(g) - 1)),
+                confidence=min(1.0, max(m.confidence for m in g) + 0.03 * (len(g) - 1)),
                 cameo=head.cameo,
                 plover=head.plover,
                 background=all(m.background for m in g),
