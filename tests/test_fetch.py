@@ -503,6 +503,10 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SINORUS_FETCH_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="SINORUS_FETCH_TIMEOUT"):
         FetchConfig.from_env()
+    monkeypatch.setenv("SINORUS_FETCH_TIMEOUT", "5")
+    monkeypatch.setenv("SINORUS_FETCH_PER_HOST", "0")
+    with pytest.raises(ValueError, match="per_host"):
+        FetchConfig.from_env()
 
 
 # --- many at once ----------------------------------------------------------------------------

@@ -135,6 +135,17 @@ class FetchConfig:
     allow: tuple[str, ...] = ()
     ca_bundle: str | None = None  # PEM file of extra trusted CAs (a proxy or an intranet CA)
 
+    def __post_init__(self) -> None:
+        for name in ("max_workers", "per_host"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"FetchConfig.{name} must be at least 1")
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"FetchConfig.{name} must be positive")
+        for name in ("max_bytes", "max_redirects", "retries", "backoff", "per_host_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"FetchConfig.{name} must not be negative")
+
     @classmethod
     def from_env(cls) -> FetchConfig:
         """The defaults, overridden by SINORUS_FETCH_* environment variables."""
@@ -150,8 +161,8 @@ class FetchConfig:
             retries=_env_int("SINORUS_FETCH_RETRIES", d.retries),
             backoff=_env_float("SINORUS_FETCH_BACKOFF", d.backoff),
             max_retry_after=_env_float("SINORUS_FETCH_MAX_RETRY_AFTER", d.max_retry_after),
-            max_workers=max(1, _env_int("SINORUS_FETCH_WORKERS", d.max_workers)),
-            per_host=max(1, _env_int("SINORUS_FETCH_PER_HOST", d.per_host)),
+            max_workers=_env_int("SINORUS_FETCH_WORKERS", d.max_workers),
+            per_host=_env_int("SINORUS_FETCH_PER_HOST", d.per_host),
             per_host_delay=_env_float("SINORUS_FETCH_PER_HOST_DELAY", d.per_host_delay),
             allow=tuple(x.strip() for x in allow.split(",") if x.strip()),
             ca_bundle=settings.env("SINORUS_FETCH_CA_BUNDLE"),
