@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feeds", help="print each feed's health")
     p.set_defaults(func=cmd_feeds)
 
+    from sinorus.alerts import rules
+
+    p = sub.add_parser("mute", help="mute alerts by person, type or outlet; --list; --remove ID")
+    rules.configure_mute_parser(p)
+
     p = sub.add_parser("detect", help="print the events a text or HTML file reports, as JSON")
     p.add_argument("file", help="text or HTML file ('-' for standard input)")
     p.add_argument("--published", help="publication date YYYY-MM-DD (resolves relative dates)")

@@ -333,6 +333,8 @@ def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
         "round": record.round,
         "headline": record.headline,
         "background": record.background,
+        "n_articles": len(texts),
+        "n_outlets": len(sites),
     }
     queued = outbox.enqueue(
         cur,
