@@ -42,6 +42,9 @@ WEAK_MEETING = re.compile(
     r"|峰会|峰會|访问|訪問|抵达|抵達|cumbre\w*|visita\w*|vertice)$",
     re.IGNORECASE,
 )
+GOVERNMENTAL = re.compile(
+    r"intergovernmental|inter-governmental|межправительствен\w*|政府间|政府間", re.IGNORECASE
+)
 NOUN_MEETING = re.compile(
     r"^(?:meetings?|talks|summit\w*|встреч\w*|заседани\w*|переговор\w*|会晤|会谈|會談|会议|reuni[oó]n\w*)$",
     re.IGNORECASE,
@@ -122,6 +125,9 @@ class Rules:
     counterpart_words: re.Pattern[str] | None
     agreement_verbs: re.Pattern[str] | None
     reporting: re.Pattern[str] | None
+    validity: re.Pattern[str] | None
+    event_verbs: re.Pattern[str] | None
+    months: dict[str, list[str]]
     sequel: re.Pattern[str] | None
     agreement_documents: re.Pattern[str] | None
     counterparts: dict[str, list[str]]
@@ -178,6 +184,9 @@ def load_rules(path: Path | None = None) -> Rules:
         },
         counterpart_words=_union(data.get("counterpart_words")),
         reporting=_ending(data.get("reporting")),
+        validity=_ending(data.get("validity")),
+        event_verbs=_union(data["types"].get("military", {}).get("event_verbs")),
+        months={str(k): [str(x) for x in v] for k, v in (data.get("months") or {}).items()},
         sequel=_union(data.get("sequel")),
         agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs")),
         agreement_documents=_union(data["types"].get("agreement", {}).get("documents")),
@@ -293,6 +302,44 @@ def _clause_before(text: str, lo: int, hi: int) -> str:
         if k >= 0:
             seg = seg[k + len(stop) :]
     return seg
+
+
+_PRECISION_PENALTY = {"day": 0, "week": 30, "month": 60, "season": 90, "year": 200}
+_QUOTE = re.compile(r"[“”\"«»]")
+
+
+def _month_names(
+    names: list[str], text: str, published: date, prefer: str
+) -> list[sdates.DateMention]:
+    """Bare month names ("en agosto") as the month nearest publication in the preferred way."""
+    out: list[sdates.DateMention] = []
+    lowered = text.lower()
+    for number, name in enumerate(names, 1):
+        for m in re.finditer(rf"(?<!\p{{L}}){re.escape(name)}(?!\p{{L}})", lowered):
+            year = published.year
+            if prefer == "future" and number < published.month:
+                year += 1
+            elif prefer != "future" and number > published.month:
+                year -= 1
+            first = date(year, number, 1)
+            last = (date(year + number // 12, number % 12 + 1, 1)) - timedelta(days=1)
+            out.append(
+                sdates.DateMention(
+                    m.start(), m.end(), text[m.start() : m.end()], first, last, "month", True
+                )
+            )
+    return out
+
+
+def _date_score(text: str, d: sdates.DateMention, pos: int) -> int:
+    """How well a date fits a trigger: near, in the same quote, and precise."""
+    lo, hi = (d.end, pos) if d.end <= pos else (pos, d.start)
+    score = hi - lo + _PRECISION_PENALTY.get(d.precision, 100)
+    if _QUOTE.search(text, lo, hi):
+        score += 2000  # "'In October, we look forward...,' he said at a meeting"
+    elif _CLAUSE_BREAK.search(text, lo, hi):
+        score += 40
+    return score
 
 
 def _reported(pat: re.Pattern[str] | None, text: str, start: int, end: int) -> bool:
@@ -423,7 +470,25 @@ class Detector:
         if not sentences:
             return []
         starts = [s.start for s in sentences]
-        actors = sorted(self.gaz.find(doc_text, lang, published), key=lambda a: a.start)
+        actors = self.gaz.find(doc_text, lang, published)
+        for country, pat in rules.companies.items():
+            # State companies act for their side in deals (Gazprom, CNPC).
+            actors.extend(
+                ActorMention(
+                    m.start(),
+                    m.end(),
+                    m.group(0),
+                    "institution",
+                    country,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                for m in pat.finditer(doc_text)
+            )
+        actors.sort(key=lambda a: a.start)
         title_end = 0
         if title:
             k = doc_text.find(title)
@@ -472,10 +537,18 @@ class Detector:
             if m:
                 dyad = _Dyad(kind, m.start(), m.end())
                 break
+        one_sided = False
         if sides != {"CN", "RU"}:
-            # One side (or none) here: a both-sides phrase ("the two leaders", "стороны",
-            # "双方") stands for the dyad when the neighbouring sentences name the other side.
-            if dyad is None or third or not self._context_has(doc, idx, {"CN", "RU"} - sides):
+            missing = {"CN", "RU"} - sides
+            if dyad is not None and not third and self._context_has(doc, idx, missing):
+                # A both-sides phrase ("the two leaders", "стороны", "双方") stands for the
+                # dyad when the neighbouring sentences name the other side.
+                pass
+            elif len(sides) == 1 and any(_is_person(a) for a in actors):
+                # "On Thursday, he is expected to meet Putin": only a contact, and only when
+                # no third party stands near the trigger, may take the other side from context.
+                one_sided = True
+            else:
                 return []
         elif third and dyad is not None and dyad.kind != "sides":
             # "Trump said the two leaders..." — the phrase may well mean someone else.
@@ -494,6 +567,11 @@ class Detector:
             etype = rules.type_as.get(trig.type, trig.type)
             if trig.type == "conversation" and doc.phone_context:
                 etype = "call"
+            if one_sided and (
+                etype not in ("meeting", "call")
+                or any(trig.start - 80 <= m.start() <= trig.end + 40 for m in third)
+            ):
+                continue
             if etype in ("meeting", "call"):
                 if (
                     etype == "meeting"
@@ -504,7 +582,8 @@ class Detector:
                 if signing and etype == "meeting" and _is_noun_only(contact_verbs):
                     # "signed the protocol of the commission's meeting": the signing is the news.
                     continue
-                cand = self._contact(doc, idx, s, actors, trig, etype, dyad, third)
+                first_contact = min(t.start for t in contact_verbs)
+                cand = self._contact(doc, idx, s, actors, trig, etype, dyad, third, first_contact)
                 if cand is None:
                     continue
                 if negative:
@@ -516,16 +595,23 @@ class Detector:
                     "policy" in types_here or not self._signed_document(doc.text, s)
                 ):
                     continue
-                if etype == "agreement" and "economic" in types_here and companies:
+                # A deal on gas or oil: economic when companies sign it, an agreement when
+                # governments do ("intergovernmental agreement", leaders, ministers).
+                governmental = self._governmental(doc.text, s, actors)
+                if etype == "agreement" and "economic" in types_here and not governmental:
                     continue
                 if etype == "economic":
-                    if not companies and "agreement" in types_here:
+                    if governmental and "agreement" in types_here:
                         continue
                     if rules.deal_words is None or not rules.deal_words.search(
                         doc.text, s.start, s.end
                     ):
                         continue
-                if etype == "military" and third:
+                if etype == "military" and (
+                    third
+                    or rules.event_verbs is None
+                    or not rules.event_verbs.search(doc.text, s.start, s.end)
+                ):
                     continue
                 cand = self._measure(doc, s, actors, trig, etype, dyad, companies)
                 if cand is None:
@@ -536,6 +622,15 @@ class Detector:
             seen.add(key)
             out.append(cand)
         return out
+
+    def _governmental(self, text: str, s: Sentence, actors: list[ActorMention]) -> bool:
+        """Whether governments, not companies, are the parties of a deal in this sentence."""
+        if GOVERNMENTAL.search(text, s.start, s.end):
+            return True
+        return any(
+            _is_person(a) and LEVEL_RANK.get(a.level or "", 9) <= LEVEL_RANK["minister"]
+            for a in actors
+        )
 
     def _signed_document(self, text: str, s: Sentence) -> bool:
         """A signing (or adopting) verb and a named document, both in the sentence."""
@@ -549,7 +644,12 @@ class Detector:
         found: set[str] = set()
         for j in (idx - 1, idx + 1, 0 if doc.title_end else -1):
             if 0 <= j < len(doc.sentences) and j != idx:
-                for a in _actors_in(doc, doc.sentences[j]):
+                other = doc.sentences[j]
+                if self.rules.third_parties and self.rules.third_parties.search(
+                    doc.text, other.start, other.end
+                ):
+                    continue  # "the sides" there may be India and China
+                for a in _actors_in(doc, other):
                     if not a.weak:
                         found |= _side(a)
         return needed <= found
@@ -586,6 +686,7 @@ class Detector:
         etype: str,
         dyad: _Dyad | None,
         third: list[Any],
+        first_contact: int,
     ) -> _Candidate | None:
         """A meeting or call: a person of each side, attached to this trigger."""
         confidence = 0.9
@@ -598,8 +699,9 @@ class Detector:
         # A third party as the subject ("Modi held talks with Xi and Putin"): their meeting.
         if third:
             first_third = min(m.start() for m in third)
-            if first_third < trig.start and not any(
-                a.start < trig.start for a in actors if a.country in ("CN", "RU", "CNRU")
+            lead = min(trig.start, first_contact)
+            if first_third < lead and not any(
+                a.start < lead for a in actors if a.country in ("CN", "RU", "CNRU") and not a.weak
             ):
                 return None
         participants: dict[str, list[Participant]] = {
@@ -703,7 +805,8 @@ class Detector:
                     if a.country == country and _is_person(a)
                 ]
                 if found:
-                    out.append(_participant(found[0]))
+                    # the nearest one: last of the sentence before, first of the one after
+                    out.append(_participant(found[-1] if j < idx else found[0]))
                     break
         return out
 
@@ -760,7 +863,10 @@ class Detector:
             d
             for d in sdates.find_dates(s.text, doc.lang, doc.published, prefer=prefer)
             if not _reported(rules.reporting, s.text, d.start, d.end)
+            and not _reported(rules.validity, s.text, d.start, d.end)
         ]
+        if not found and doc.lang in rules.months and doc.published:
+            found = _month_names(rules.months[doc.lang], s.text, doc.published, prefer)
         trig_rel = cand.trigger.start - s.start
         best: sdates.DateMention | None = None
         if not found and rules.sequel is not None and rules.sequel.match(s.text):
@@ -772,10 +878,7 @@ class Detector:
                 if earlier:
                     best = earlier[-1]
         if found:
-            best = min(
-                found,
-                key=lambda d: d.start - trig_rel if d.start >= trig_rel else trig_rel - d.end,
-            )
+            best = min(found, key=lambda d: _date_score(s.text, d, trig_rel))
         event_date = best.date if best else None
         event_end = best.end_date if best and best.end_date and best.end_date != best.date else None
         date_text = best.text if best else None
