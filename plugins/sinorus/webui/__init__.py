@@ -1,0 +1,1 @@
+"""The analysts' pages served inside the Airflow UI: events, one event, timeline, feed health."""

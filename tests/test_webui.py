@@ -1,0 +1,437 @@
+"""The sinorus pages served by uvicorn on loopback, the SVG chart, and the plugin's auth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import psycopg2.extensions
+import pytest
+import requests
+import uvicorn
+from fastapi import FastAPI
+
+from sinorus import chart
+from sinorus.webui import pages
+from sinorus.webui.app import create_app
+from tests.support import seed
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+class Served:
+    """A uvicorn server on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        for _ in range(500):
+            if self.server.started:
+                return self
+            time.sleep(0.01)
+        raise RuntimeError("uvicorn did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def serve(database_url: str | None) -> Served:
+    """The pages mounted under /sinorus, as Airflow's api-server mounts a plugin app."""
+    parent = FastAPI()
+    parent.mount("/sinorus", create_app(auth=False, database_url=database_url))
+    return Served(parent)
+
+
+@pytest.fixture
+def seeded(db: psycopg2.extensions.connection) -> seed.Seeded:
+    return seed.standard(db)
+
+
+@pytest.fixture
+def site(database_url: str) -> Iterator[Served]:
+    with serve(database_url) as served:
+        yield served
+
+
+def ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'<tr class="event" data-id="(\d+)"', html)]
+
+
+def test_events_page_lists_newest_first(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url("/sinorus/"), timeout=10)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "script-src" not in r.headers["content-security-policy"]  # no script may run at all
+    ev = seeded.events
+    assert ids(r.text) == [
+        ev["drill"],
+        ev["consult"],
+        ev["summit"],
+        ev["premiers"],
+        ev["call"],
+        ev["recalled"],
+        ev["old"],
+    ]
+    assert f'href="/sinorus/events/{ev["summit"]}"' in r.text
+    row = r.text.split(f'data-id="{ev["summit"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "Xi Jinping" in row and "(President, CN)" in row and "Moscow" in row
+    assert '<span class="yes">yes</span>' in row  # alerted
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="timeline"' in r.text
+
+
+def test_events_page_filters(site: Served, seeded: seed.Seeded) -> None:
+    ev = seeded.events
+
+    def get(**params: str) -> list[int]:
+        r = requests.get(site.url("/sinorus/"), params=params, timeout=10)
+        assert r.status_code == 200, r.text
+        return ids(r.text)
+
+    assert get(type="call") == [ev["call"]]
+    assert get(level="head_of_government") == [ev["summit"], ev["premiers"]]
+    assert get(status="planned", type="") == [ev["consult"]]
+    since = (seeded.today - dt.timedelta(days=6)).isoformat()
+    assert get(since=since, type="meeting") == [ev["consult"], ev["summit"]]
+    assert get(q="Путин") == [ev["summit"]]
+    assert get(q="vientiane") == [ev["old"]]
+    # the chosen filter stays selected in the form
+    r = requests.get(site.url("/sinorus/"), params={"type": "call"}, timeout=10)
+    assert '<option value="call" selected>' in r.text
+
+
+def test_bad_filters_explain_themselves(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url("/sinorus/"), params={"since": "soon<b>"}, timeout=10)
+    assert r.status_code == 400
+    assert "not a date: &#39;soon&lt;b&gt;&#39;" in r.text
+    assert "<b>" not in r.text.split("<main>", 1)[1]
+    r = requests.get(site.url("/sinorus/"), params={"level": "emperor"}, timeout=10)
+    assert r.status_code == 400 and "unknown level" in r.text
+    r = requests.get(site.url("/sinorus/timeline"), params={"weeks": "0"}, timeout=10)
+    assert r.status_code == 400 and "between 1 and 520" in r.text
+
+
+def test_feed_text_is_escaped(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url("/sinorus/"), timeout=10)
+    assert "<script>alert(1)</script>" not in r.text
+    assert "Navies &lt;script&gt;alert(1)&lt;/script&gt; &amp; friends drill" in r.text
+    r = requests.get(site.url(f"/sinorus/events/{seeded.events['drill']}"), timeout=10)
+    assert "<script>" not in r.text
+    assert "<title>Navies &lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in r.text
+    assert 'href="https://example.org/drill?a=1&amp;b=2"' in r.text
+
+
+def test_event_page_highlights_evidence(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url(f"/sinorus/events/{seeded.events['summit']}"), timeout=10)
+    assert r.status_code == 200
+    assert r.text.count('<tr class="mention">') == 3
+    assert "<mark>Putin</mark> and <mark>Xi</mark> <mark>held talks</mark> in the Kremlin" in r.text
+    assert (
+        "国家主席<mark>习近平</mark>在莫斯科同俄罗斯总统<mark>普京</mark>举行<mark>会谈</mark>。"
+        in r.text
+    )
+    assert "Владимир <mark>Путин</mark> провел <mark>переговоры</mark>" in r.text
+    for outlet, lang in [("tass.com", "en"), ("news.cn", "zh"), ("ria.ru", "ru")]:
+        assert f"<td>{outlet}</td><td>{lang}</td>" in r.text
+    assert '<a href="https://tass.com/politics/1" rel="noopener noreferrer"' in r.text
+    assert "<td>0.95</td>" in r.text
+
+    r = requests.get(site.url(f"/sinorus/events/{seeded.events['drill']}"), timeout=10)
+    # escaping each piece on its own keeps the marks around the right characters
+    assert (
+        "<mark>Dong Jun</mark> &amp; <mark>Belousov</mark> &lt;script&gt;alert(1)&lt;/script&gt;"
+        " opened the <mark>joint drill</mark>." in r.text
+    )
+
+
+def test_missing_event_is_404(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url("/sinorus/events/987654"), timeout=10)
+    assert r.status_code == 404 and "No event 987654" in r.text
+    assert requests.get(site.url("/sinorus/events/abc"), timeout=10).status_code == 422
+
+
+def test_timeline_svg_and_page(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url("/sinorus/timeline.svg"), timeout=10)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(r.text)
+    bars = [e for e in root.iter(f"{SVG}rect") if e.get("class") == "bar"]
+    # 26 weeks hold five events: the recalled one and the 200-day-old one are out
+    assert sum(int(b.get("data-count", "0")) for b in bars) == 5
+    assert {b.get("data-type") for b in bars} == {"meeting", "call", "agreement", "military"}
+    legend = [t.text for g in root.iter(f"{SVG}g") for t in g.iter(f"{SVG}text")]
+    assert legend == ["meeting", "call", "agreement", "military"]
+
+    r = requests.get(site.url("/sinorus/timeline"), params={"weeks": "52"}, timeout=10)
+    assert r.status_code == 200
+    root_html = r.text
+    assert root_html.count('class="bar"') == len(bars) + 1  # the old meeting is inside 52 weeks
+    assert "<td>military</td><td>1</td>" in root_html
+
+
+def test_feeds_page(site: Served, seeded: seed.Seeded) -> None:
+    r = requests.get(site.url("/sinorus/feeds"), timeout=10)
+    assert r.status_code == 200
+    assert "Broken &lt;b&gt;feed&lt;/b&gt;" in r.text
+    assert "HTTP 503 &lt;html&gt;" in r.text
+    assert '<span class="bad">failed</span> (503)' in r.text
+    assert '<span class="bad">3</span>' in r.text
+    assert r.text.index("Broken") < r.text.index("TASS English")
+
+
+def test_pages_need_only_the_reader_role(
+    database_url: str, admin_url: str, seeded: seed.Seeded
+) -> None:
+    """SINORUS_READONLY_DATABASE_URL pointing at a sinorus_reader login serves every page."""
+    name = f"sinorus_test_web_{os.getpid()}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+        cur.execute(f'CREATE ROLE "{name}" LOGIN IN ROLE sinorus_reader')
+    parts = urlsplit(database_url)
+    reader = urlunsplit(parts._replace(netloc=f"{name}@{parts.netloc.rsplit('@', 1)[-1]}"))
+    old = os.environ.get("SINORUS_READONLY_DATABASE_URL")
+    os.environ["SINORUS_READONLY_DATABASE_URL"] = reader
+    try:
+        with serve(None) as site:
+            paths = ["/sinorus/", "/sinorus/timeline", "/sinorus/timeline.svg", "/sinorus/feeds"]
+            for path in [*paths, f"/sinorus/events/{seeded.events['summit']}"]:
+                assert requests.get(site.url(path), timeout=10).status_code == 200, path
+            assert len(ids(requests.get(site.url("/sinorus/"), timeout=10).text)) == 7
+    finally:
+        if old is None:
+            os.environ.pop("SINORUS_READONLY_DATABASE_URL", None)
+        else:
+            os.environ["SINORUS_READONLY_DATABASE_URL"] = old
+        with admin.cursor() as cur:
+            cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+        admin.close()
+
+
+def test_unreachable_database_is_a_clear_503() -> None:
+    with serve("postgresql://nobody@127.0.0.1:1/none") as site:
+        r = requests.get(site.url("/sinorus/"), timeout=20)
+    assert r.status_code == 503
+    assert "The sinorus database cannot be read" in r.text
+
+
+def test_highlight_tolerates_bad_spans() -> None:
+    text = "a<b & c>d"
+    assert str(pages.highlight(text, [[1, 3]])) == "a<mark>&lt;b</mark> &amp; c&gt;d"
+    # overlapping spans merge; out-of-range, reversed and malformed spans are dropped or clamped
+    assert str(pages.highlight(text, [[0, 2], [1, 3], [7, 99]])) == (
+        "<mark>a&lt;b</mark> &amp; c<mark>&gt;d</mark>"
+    )
+    assert str(pages.highlight(text, [[5, 2], ["0", 1], [True, 2], [1], None])) == (
+        "a&lt;b &amp; c&gt;d"
+    )
+    assert str(pages.highlight(text, {"0": 1})) == "a&lt;b &amp; c&gt;d"
+    assert str(pages.highlight(None, [[0, 1]])) == ""
+
+
+def test_safe_url() -> None:
+    assert pages.safe_url("https://tass.com/x")
+    assert pages.safe_url("HTTP://tass.com/x")
+    assert not pages.safe_url("javascript:alert(1)")
+    assert not pages.safe_url("data:text/html,<b>")
+    assert not pages.safe_url(None)
+
+
+def test_chart_stacks_by_type() -> None:
+    monday = dt.date(2025, 3, 3)
+    counts = [
+        (monday, "meeting", 2),
+        (monday, "call", 1),
+        (monday + dt.timedelta(weeks=2), "policy", 3),
+        (monday + dt.timedelta(weeks=2), "<odd>", 1),
+        (monday + dt.timedelta(weeks=40), "meeting", 9),  # outside the range: ignored
+    ]
+    svg = chart.timeline_svg(counts, monday + dt.timedelta(days=2), monday + dt.timedelta(days=20))
+    root = ET.fromstring(svg)
+    bars = [e for e in root.iter(f"{SVG}rect") if e.get("class") == "bar"]
+    assert [(b.get("data-week"), b.get("data-type"), b.get("data-count")) for b in bars] == [
+        ("2025-03-03", "meeting", "2"),
+        ("2025-03-03", "call", "1"),
+        ("2025-03-17", "policy", "3"),
+        ("2025-03-17", "<odd>", "1"),
+    ]
+    meeting, call = bars[0], bars[1]
+    # stacked: the call sits directly on top of the meetings, half their height
+    assert float(call.get("y", 0)) + float(call.get("height", 0)) == pytest.approx(
+        float(meeting.get("y", 0)), abs=0.11
+    )
+    assert float(call.get("height", 0)) * 2 == pytest.approx(float(meeting.get("height", 0)), 0.01)
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "x-label"]
+    assert labels == ["03 Mar", "10 Mar", "17 Mar"]
+    y_labels = [int(t.text or "") for t in root.iter(f"{SVG}text") if t.get("class") == "y-label"]
+    assert y_labels[0] == 0 and y_labels[-1] >= 4
+
+
+def test_chart_without_events() -> None:
+    svg = chart.timeline_svg([], dt.date(2025, 1, 1), dt.date(2025, 2, 1))
+    root = ET.fromstring(svg)
+    assert not [e for e in root.iter(f"{SVG}rect") if e.get("class") == "bar"]
+    assert "no events in this period" in svg
+
+
+def test_plugin_registers_app_and_nav_link() -> None:
+    """Importing the plugin file touches no database and declares the app and the link."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        import sinorus_plugin as p
+        app = p.SinorusPlugin.fastapi_apps[0]
+        print(json.dumps({"prefix": app["url_prefix"], "name": app["name"],
+                          "routes": sorted(r.path for r in app["app"].routes),
+                          "views": p.SinorusPlugin.external_views}))
+        """
+    )
+    env = os.environ | {"SINORUS_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "plugins")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["prefix"] == "/sinorus"
+    assert {"/", "/events/{event_id}", "/timeline", "/timeline.svg", "/feeds"} <= set(got["routes"])
+    (view,) = got["views"]
+    assert view["href"] == "/sinorus/" and view["category"] == "browse"
+    assert view["name"] == "China–Russia events"
+
+
+AIRFLOW_SERVER = """
+import socket, sys, uvicorn
+from airflow.api_fastapi.app import create_app
+app = create_app(apps="core")
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+print("PORT", sock.getsockname()[1], flush=True)
+uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+"""
+
+
+@pytest.fixture
+def airflow_api(tmp_path: Path, database_url: str) -> Iterator[str]:
+    """Airflow's own api-server app with only our plugin file, on loopback in a subprocess."""
+    from tests import airflow_env
+
+    # Token checks read the metadata DB (revoked tokens): share this worker's migrated one.
+    airflow_env.migrate_metadata_db()
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "sinorus_plugin.py").symlink_to(ROOT / "plugins" / "sinorus_plugin.py")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env |= {
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_env.SETTINGS[
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+        ],
+        "AIRFLOW__API_AUTH__JWT_SECRET": "sinorus-webui-test-secret",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "SINORUS_DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT / "plugins"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", AIRFLOW_SERVER],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("PORT "):
+                port = int(line.split()[1])
+                break
+        assert port, "Airflow app did not start:\n" + "".join(lines[-40:])
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                requests.get(base + "/sinorus/", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_plugin_pages_require_an_airflow_login(
+    airflow_api: str, tmp_path: Path, seeded: seed.Seeded
+) -> None:
+    for path in ("/sinorus/", "/sinorus/feeds", "/sinorus/timeline.svg", "/sinorus/events/1"):
+        r = requests.get(airflow_api + path, timeout=20)
+        assert r.status_code == 401, (path, r.status_code)
+        assert "Xi Jinping" not in r.text
+    r = requests.get(
+        airflow_api + "/sinorus/", headers={"Authorization": "Bearer forged"}, timeout=20
+    )
+    assert r.status_code in (401, 403)
+
+    passwords = json.loads(
+        (tmp_path / "simple_auth_manager_passwords.json.generated").read_text(encoding="utf-8")
+    )
+    r = requests.post(
+        airflow_api + "/auth/token",
+        json={"username": "admin", "password": passwords["admin"]},
+        timeout=20,
+    )
+    assert r.status_code in (200, 201), r.text
+    token = r.json()["access_token"]
+    r = requests.get(
+        airflow_api + "/sinorus/", headers={"Authorization": f"Bearer {token}"}, timeout=20
+    )
+    assert r.status_code == 200
+    assert len(ids(r.text)) == 7
+    # the UI's session cookie lets the same user in (how the nav iframe loads the page)
+    r = requests.get(airflow_api + "/sinorus/feeds", cookies={"_token": token}, timeout=20)
+    assert r.status_code == 200 and "TASS English" in r.text
