@@ -85,6 +85,14 @@ def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
     )
 
 
+def _since(block: dict[str, Any] | None) -> re.Pattern[str] | None:
+    """ "since" and the rest of its clause up to a date: that date is not the event's."""
+    body = _block_regex(block)
+    if not body:
+        return None
+    return re.compile(rf"(?:{body})[^,;.:!?，。；]{{0,60}}$", re.IGNORECASE | re.VERSION1)
+
+
 def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
     """Patterns of mixed scripts: word-bounded only where they start in Latin or Cyrillic."""
     if not patterns:
@@ -126,6 +134,7 @@ class Rules:
     agreement_verbs: re.Pattern[str] | None
     reporting: re.Pattern[str] | None
     validity: re.Pattern[str] | None
+    since: re.Pattern[str] | None
     event_verbs: re.Pattern[str] | None
     months: dict[str, list[str]]
     sequel: re.Pattern[str] | None
@@ -185,6 +194,7 @@ def load_rules(path: Path | None = None) -> Rules:
         counterpart_words=_union(data.get("counterpart_words")),
         reporting=_ending(data.get("reporting")),
         validity=_ending(data.get("validity")),
+        since=_since(data.get("since")),
         event_verbs=_union(data["types"].get("military", {}).get("event_verbs")),
         months={str(k): [str(x) for x in v] for k, v in (data.get("months") or {}).items()},
         sequel=_union(data.get("sequel")),
@@ -568,8 +578,7 @@ class Detector:
             if trig.type == "conversation" and doc.phone_context:
                 etype = "call"
             if one_sided and (
-                etype not in ("meeting", "call")
-                or any(trig.start - 80 <= m.start() <= trig.end + 40 for m in third)
+                etype not in ("meeting", "call") or any(m.start() <= trig.end + 40 for m in third)
             ):
                 continue
             if etype in ("meeting", "call"):
@@ -701,7 +710,7 @@ class Detector:
             first_third = min(m.start() for m in third)
             lead = min(trig.start, first_contact)
             if first_third < lead and not any(
-                a.start < lead for a in actors if a.country in ("CN", "RU", "CNRU") and not a.weak
+                a.start < lead for a in actors if a.country in ("CN", "RU") and _is_person(a)
             ):
                 return None
         participants: dict[str, list[Participant]] = {
@@ -799,6 +808,11 @@ class Detector:
             for j in order:
                 if not 0 <= j < len(doc.sentences):
                     continue
+                other = doc.sentences[j]
+                if self.rules.third_parties and self.rules.third_parties.search(
+                    doc.text, other.start, other.end
+                ):
+                    continue  # a sentence about someone else lends nobody
                 found = [
                     a
                     for a in _actors_in(doc, doc.sentences[j])
@@ -864,6 +878,7 @@ class Detector:
             for d in sdates.find_dates(s.text, doc.lang, doc.published, prefer=prefer)
             if not _reported(rules.reporting, s.text, d.start, d.end)
             and not _reported(rules.validity, s.text, d.start, d.end)
+            and not (rules.since and rules.since.search(s.text, max(0, d.start - 70), d.start))
         ]
         if not found and doc.lang in rules.months and doc.published:
             found = _month_names(rules.months[doc.lang], s.text, doc.published, prefer)
@@ -975,8 +990,12 @@ def _compatible(a: Mention, b: Mention) -> bool:
         return False
     if not sides_agree(a.participants, b.participants):
         return False
-    if a.event_date and b.event_date and abs((a.event_date - b.event_date).days) > 3:
-        return False
+    if a.event_date and b.event_date:
+        sa = (a.event_date, a.event_end or a.event_date)
+        sb = (b.event_date, b.event_end or b.event_date)
+        gap = max((sb[0] - sa[1]).days, (sa[0] - sb[1]).days, 0)
+        if gap > 3:
+            return False
     if a.status == b.status:
         return True
     # A planned and a held report of one contact: only when dated close together.
