@@ -127,6 +127,7 @@ class Rules:
     dyad: list[tuple[str, re.Pattern[str]]]
     dyad_roles: dict[str, dict[str, str]]
     third_parties: re.Pattern[str] | None
+    third_leaders: re.Pattern[str] | None
     multilateral: re.Pattern[str] | None
     negative: re.Pattern[str] | None
     companies: dict[str, re.Pattern[str]]
@@ -183,7 +184,16 @@ def load_rules(path: Path | None = None) -> Rules:
         ],
         dyad_roles={str(k): dict(v) for k, v in (data.get("dyad_roles") or {}).items()},
         # Case matters: "US" is a country, "us" a pronoun.
-        third_parties=_union(data.get("third_parties"), flags=0),
+        third_parties=_union(
+            {
+                lang: list((data.get("third_parties") or {}).get(lang) or [])
+                + list((data.get("third_leaders") or {}).get(lang) or [])
+                for lang in set(data.get("third_parties") or {})
+                | set(data.get("third_leaders") or {})
+            },
+            flags=0,
+        ),
+        third_leaders=_union(data.get("third_leaders"), flags=0),
         multilateral=_union(data.get("multilateral")),
         negative=_union(data.get("negative_topics")),
         companies={
@@ -708,11 +718,11 @@ class Detector:
         # A third party as the subject ("Modi held talks with Xi and Putin"): their meeting.
         if third:
             first_third = min(m.start() for m in third)
-            lead = min(trig.start, first_contact)
-            if first_third < lead and not any(
-                a.start < lead for a in actors if a.country in ("CN", "RU") and _is_person(a)
-            ):
-                return None
+            for lead in (trig.start, first_contact):
+                if first_third < lead and not any(
+                    a.start < lead for a in actors if a.country in ("CN", "RU") and _is_person(a)
+                ):
+                    return None
         participants: dict[str, list[Participant]] = {
             c: [_participant(a)] for c, a in picked.items()
         }
@@ -740,6 +750,8 @@ class Detector:
                 participants[missing[0]] = [twin]
                 missing = []
                 confidence -= 0.05
+        if missing and any(m.start() <= trig.end + 40 for m in third):
+            return None  # the other party here may be the third one: borrow nobody
         if missing:
             borrowed = self._borrow(doc, idx, missing)
             if len(borrowed) < len(missing):
@@ -809,10 +821,10 @@ class Detector:
                 if not 0 <= j < len(doc.sentences):
                     continue
                 other = doc.sentences[j]
-                if self.rules.third_parties and self.rules.third_parties.search(
+                if self.rules.third_leaders and self.rules.third_leaders.search(
                     doc.text, other.start, other.end
                 ):
-                    continue  # a sentence about someone else lends nobody
+                    continue  # a sentence about someone else's leader lends nobody
                 found = [
                     a
                     for a in _actors_in(doc, doc.sentences[j])
