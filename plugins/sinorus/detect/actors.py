@@ -843,14 +843,9 @@ class Gazetteer:
                     name = " ".join(words)
                     n_end = n_start + len(name)
                 elif lang == "zh":
-                    limit = 3 if side == "CN" else 8
-                    cut = len(name)
-                    for i, ch in enumerate(name):
-                        if i >= 2 and ch in _ZH_NAME_STOP:
-                            cut = i
-                            break
-                    cut = min(cut, limit)
-                    name = name[:cut]
+                    name = self._zh_titled_name(name, side)
+                    if name is None:
+                        continue
                     n_end = n_start + len(name)
                 known = self.canonical_person(name)
                 if known is not None:
@@ -867,6 +862,16 @@ class Gazetteer:
                 cand.level = level
                 cand.definite = True
                 yield cand
+
+    def _zh_titled_name(self, run: str, side: str) -> str | None:
+        """The name at the start of a run of Chinese characters after a title, or None."""
+        limit = 3 if side == "CN" else 8
+        cut = min(len(run), limit)
+        for i in range(cut):
+            if run[i] in _ZH_NAME_STOP or run.startswith(self._zh_after, i):
+                cut = i
+                break
+        return run[:cut] if cut >= 2 else None
 
     def _side(self, lang: str, word: str) -> str | None:
         key = fold(word).lower()
@@ -942,6 +947,25 @@ class Gazetteer:
     @staticmethod
     def _select(candidates: list[_Candidate]) -> list[_Candidate]:
         """Longest first, no overlaps; overlapping spans naming the same person merge."""
+        # settle each run of mutually overlapping candidates on its own: runs are short, so
+        # the work stays linear in the number of candidates even on a megabyte of text
+        chosen: list[_Candidate] = []
+        run: list[_Candidate] = []
+        run_end = -1
+        for cand in sorted(candidates, key=lambda c: c.start):
+            if run and cand.start >= run_end:
+                chosen.extend(Gazetteer._select_run(run))
+                run = []
+            run.append(cand)
+            run_end = max(run_end, cand.end) if len(run) > 1 else cand.end
+        if run:
+            chosen.extend(Gazetteer._select_run(run))
+        return chosen
+
+    @staticmethod
+    def _select_run(candidates: list[_Candidate]) -> list[_Candidate]:
+        if len(candidates) == 1:
+            return candidates
         order = sorted(candidates, key=lambda c: (-(c.end - c.start), c.start, not c.definite))
         chosen: list[_Candidate] = []
         starts: list[int] = []
@@ -977,17 +1001,28 @@ class Gazetteer:
 
     def _resolve_anaphora(self, chosen: list[_Candidate], day: date) -> None:
         """Bare surnames take the person named in full nearest before them (else after)."""
-        anchors = [(c.start, c.person_id) for c in chosen if c.definite and c.person_id]
+        anchors: dict[str, list[int]] = {}
+        for c in chosen:  # chosen is sorted by start, so each list is too
+            if c.definite and c.person_id:
+                anchors.setdefault(c.person_id, []).append(c.start)
         for cand in chosen:
             if cand.kind != "person" or cand.definite:
                 continue
-            ids = {t.person_id for t in cand.targets if t.person_id}
-            before = [pid for start, pid in anchors if start < cand.start and pid in ids]
-            after = [pid for start, pid in anchors if start > cand.start and pid in ids]
-            if before:
-                cand.person_id = before[-1]
-            elif after:
-                cand.person_id = after[0]
+            best_before: tuple[int, str] | None = None
+            best_after: tuple[int, str] | None = None
+            for pid in {t.person_id for t in cand.targets if t.person_id}:
+                starts = anchors.get(pid)
+                if not starts:
+                    continue
+                i = bisect.bisect_left(starts, cand.start)
+                if i > 0 and (best_before is None or starts[i - 1] > best_before[0]):
+                    best_before = (starts[i - 1], pid)
+                if i < len(starts) and (best_after is None or starts[i] < best_after[0]):
+                    best_after = (starts[i], pid)
+            if best_before is not None:
+                cand.person_id = best_before[1]
+            elif best_after is not None:
+                cand.person_id = best_after[1]
             else:
                 full = {t.person_id for t in cand.targets if t.full}
                 cand.person_id = next(iter(full)) if len(full) == 1 else None
