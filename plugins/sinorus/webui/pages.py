@@ -20,6 +20,7 @@ main{padding:12px 16px}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:14px}
 th,td{border-bottom:1px solid #e3e3e3;padding:5px 7px;text-align:left;vertical-align:top}
 th{background:#f0f2f5}
+table#events td:first-child,table#events td:nth-child(7){white-space:nowrap}
 form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;margin:8px 0 12px}
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:#555}
 mark{background:#ffe58a;padding:0 1px}

@@ -1,0 +1,196 @@
+"""The pages in a real headless Chromium: order, filters, highlights, escaping, the chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2.extensions
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
+
+from sinorus import chart
+from tests.support import seed
+from tests.test_webui import Served, serve
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_system_packages.sh as root")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def seeded(db: psycopg2.extensions.connection) -> seed.Seeded:
+    return seed.standard(db)
+
+
+@pytest.fixture
+def site(database_url: str, seeded: seed.Seeded) -> Iterator[Served]:
+    with serve(database_url) as served:
+        yield served
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def row_ids(page: Page) -> list[int]:
+    return [
+        int(x) for x in page.locator("tr.event").evaluate_all("rs => rs.map(r => r.dataset.id)")
+    ]
+
+
+def test_events_newest_first_and_screenshot(
+    page: Page, site: Served, seeded: seed.Seeded, dialogs: list[str]
+) -> None:
+    page.goto(site.url("/sinorus/"))
+    ev = seeded.events
+    assert row_ids(page) == [
+        ev["drill"],
+        ev["consult"],
+        ev["summit"],
+        ev["premiers"],
+        ev["call"],
+        ev["recalled"],
+        ev["old"],
+    ]
+    dates = page.locator("tr.event td:first-child").all_inner_texts()
+    assert dates == sorted(dates, reverse=True)
+    assert page.locator("h1").inner_text() == "China–Russia events"
+
+    shots = ROOT / ".artifacts"
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "events-page.png"), full_page=True)
+    assert (shots / "events-page.png").stat().st_size > 10_000
+    readme_shot = ROOT / "docs" / "screenshot-events.png"
+    # The committed copy changes only on purpose, not on every test run.
+    if os.environ.get("SINORUS_UPDATE_SCREENSHOT") or not readme_shot.exists():
+        readme_shot.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shots / "events-page.png", readme_shot)
+    assert dialogs == []
+
+
+def test_type_filter_narrows_rows(page: Page, site: Served, seeded: seed.Seeded) -> None:
+    page.goto(site.url("/sinorus/"))
+    assert len(row_ids(page)) == 7
+    page.select_option("select[name=type]", "meeting")
+    page.click("button[type=submit]")
+    page.wait_for_url("**type=meeting**")
+    ev = seeded.events
+    assert row_ids(page) == [ev["consult"], ev["summit"], ev["recalled"], ev["old"]]
+    assert set(page.locator("tr.event").evaluate_all("rs => rs.map(r => r.dataset.type)")) == {
+        "meeting"
+    }
+    page.select_option("select[name=level]", "minister")
+    page.click("button[type=submit]")
+    page.wait_for_url("**level=minister**")
+    assert row_ids(page) == [ev["summit"], ev["recalled"], ev["old"]]
+    assert page.locator("select[name=type]").input_value() == "meeting"
+
+
+def test_clicking_an_event_shows_highlighted_mentions(
+    page: Page, site: Served, seeded: seed.Seeded
+) -> None:
+    page.goto(site.url("/sinorus/"))
+    page.click(f'tr.event[data-id="{seeded.events["summit"]}"] a.event-link')
+    page.wait_for_url(f"**/sinorus/events/{seeded.events['summit']}")
+    assert page.locator("tr.mention").count() == 3
+    marks = page.locator("blockquote.evidence mark").all_inner_texts()
+    assert marks == ["Putin", "Xi", "held talks", "习近平", "普京", "会谈", "Путин", "переговоры"]
+    first = page.locator("blockquote.evidence").first.inner_text()
+    assert first == "Putin and Xi held talks in the Kremlin on Tuesday."
+    assert page.locator("tr.mention a").first.get_attribute("href") == "https://tass.com/politics/1"
+
+
+def test_script_in_feed_text_is_only_text(
+    page: Page, site: Served, seeded: seed.Seeded, dialogs: list[str]
+) -> None:
+    page.goto(site.url("/sinorus/"))
+    link = page.locator(f'tr.event[data-id="{seeded.events["drill"]}"] a.event-link')
+    assert link.inner_text() == seed.SCRIPT_TITLE
+    assert page.evaluate("document.querySelectorAll('script').length") == 0
+    link.click()
+    page.wait_for_url(f"**/sinorus/events/{seeded.events['drill']}")
+    assert page.title() == f"{seed.SCRIPT_TITLE} · sinorus-watch"
+    evidence = page.locator("blockquote.evidence").inner_text()
+    assert evidence == "Dong Jun & Belousov <script>alert(1)</script> opened the joint drill."
+    assert page.locator("blockquote.evidence mark").all_inner_texts() == [
+        "Dong Jun",
+        "Belousov",
+        "joint drill",
+    ]
+    assert page.evaluate("document.querySelectorAll('script').length") == 0
+    assert dialogs == []
+
+
+def test_timeline_renders_bars(page: Page, site: Served, seeded: seed.Seeded) -> None:
+    dated = {"drill": 1, "consult": 3, "summit": 5, "premiers": 10, "call": 20}
+    kinds = {
+        "drill": "military",
+        "consult": "meeting",
+        "summit": "meeting",
+        "premiers": "agreement",
+        "call": "call",
+    }
+    # one bar segment per week and type among the events of the last 26 weeks
+    segments = {
+        (chart.week_start(seeded.today - dt.timedelta(days=d)), kinds[k]) for k, d in dated.items()
+    }
+    page.goto(site.url("/sinorus/timeline"))
+    bars = page.locator("svg.timeline rect.bar")
+    assert bars.count() == len(segments)
+    shown = bars.evaluate_all("bs => bs.map(b => [b.dataset.week, b.dataset.type])")
+    assert {(dt.date.fromisoformat(w), t) for w, t in shown} == segments
+    for i in range(bars.count()):
+        box = bars.nth(i).bounding_box()
+        assert box is not None and box["height"] > 1 and box["width"] > 1
+    legend = page.locator("svg.timeline g.legend-item text").all_text_contents()
+    assert legend == ["meeting", "call", "agreement", "military"]
+
+    page.goto(site.url("/sinorus/timeline.svg"))
+    assert page.locator("rect.bar").count() == len(segments)
+    # the events page embeds the same chart
+    page.goto(site.url("/sinorus/"))
+    assert page.locator("div.chart svg rect.bar").count() == len(segments)
