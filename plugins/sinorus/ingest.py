@@ -61,7 +61,7 @@ def fetch_feeds(
             for row in rows.values()
         ]
         started = now or datetime.now(UTC)
-        for feed_id, result in fetcher.get_many(requests, jitter=jitter):
+        for feed_id, result in fetcher.get_many(requests, jitter=jitter, accept=FEED_ACCEPT):
             outcome = _record_feed(conn, rows[feed_id], result, run_id=run_id, started=started)
             summary.feeds += 1
             summary.entries_seen += outcome.get("items_seen", 0)
