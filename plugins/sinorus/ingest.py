@@ -197,7 +197,7 @@ def extract_pending(
         requests: list[tuple[int, str, dict[str, str | None]]] = [
             (a.id, a.url, {}) for a in pending.values()
         ]
-        for article_id, result in fetcher.get_many(requests):
+        for article_id, result in fetcher.get_many(requests, accept=PAGE_ACCEPT):
             article = pending[article_id]
             status = _extract_one(conn, article, result)
             summary.articles += 1
