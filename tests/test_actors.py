@@ -266,6 +266,15 @@ def test_titled_known_official_is_the_person(gaz: Gazetteer):
     assert ids.count("andrei-rudenko") == 2 and "zhang-hanhui" in ids
 
 
+def test_titled_needs_a_personal_name(gaz: Gazetteer):
+    for text in (
+        "A Chinese official Xinhua News Agency report said",
+        "Russian officials said on Tuesday",
+        "Russian Foreign Minister said",
+    ):
+        assert [m for m in gaz.find(text, "en", date(2024, 5, 1)) if m.kind == "titled"] == []
+
+
 def test_titled_name_stops_before_a_weekday(gaz: Gazetteer):
     ms = gaz.find(
         "Russian Deputy Foreign Minister Ivan Petrov Tuesday said", "en", date(2024, 5, 1)
@@ -341,6 +350,13 @@ def test_bare_surname_resolves_to_the_nearest_full_name(gaz: Gazetteer):
     found = people(gaz, text, date(2023, 1, 1))
     assert found[-1] == ("Wang", "wang-wenbin")
     assert ("Wang Yi", "wang-yi") in found
+
+
+def test_common_surname_needs_the_full_name(gaz: Gazetteer):
+    on = date(2024, 5, 1)
+    assert people(gaz, "Борисов заявил журналистам.", on) == []
+    found = people(gaz, "Юрий Борисов прибыл в Пекин. Борисов заявил журналистам.", on)
+    assert found == [("Юрий Борисов", "yury-borisov"), ("Борисов", "yury-borisov")]
 
 
 def test_pronoun_he_is_not_he_lifeng(gaz: Gazetteer):

@@ -836,8 +836,10 @@ class Gazetteer:
                 name = m.group("n")
                 if lang == "en":
                     words = name.split()
-                    while words and words[-1] in self._name_stop:
-                        words.pop()
+                    for k, word in enumerate(words):
+                        if word in self._name_stop:
+                            words = words[:k]
+                            break
                     if len(words) < 2:
                         continue
                     name = " ".join(words)
