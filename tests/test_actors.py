@@ -376,6 +376,14 @@ def test_two_character_chinese_names_do_not_match_inside_words(gaz: Gazetteer):
     assert ("李强", "li-qiang") in people(gaz, "（李强）", on)
 
 
+def test_chinese_role_phrase_of_another_country(gaz: Gazetteer):
+    on = date(2024, 5, 1)
+    assert people(gaz, "越南国家主席苏林表示", on) == []
+    assert people(gaz, "越共中央总书记表示", on) == []
+    assert ("国家主席", "xi-jinping") in people(gaz, "国家主席习近平同普京会谈", on)
+    assert "xi-jinping" in {pid for _, pid in people(gaz, "会见国家主席", on)}
+
+
 def test_empty_and_bad_input(gaz: Gazetteer):
     assert gaz.find("", "en", None) == []
     assert gaz.find("   \n\t", "ru", None) == []

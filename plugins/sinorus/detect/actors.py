@@ -306,6 +306,7 @@ class _Target:
     phrase: str | None = None  # role phrase key
     weak: bool = False
     zh_strict: bool = False  # two-character Chinese name: check its neighbours
+    zh_left: bool = False  # 国家主席 without 中国: another country's name may precede it
 
 
 @dataclass
@@ -543,9 +544,12 @@ class Gazetteer:
             )
         self._phrases[key] = _Phrase(key, country, str(entry["role"]), holders)
         target = _Target("role", country, phrase=key)
+        # 越南国家主席 is Vietnam's president: a Chinese phrase without 中 needs a clean left side
+        unmarked = _Target("role", country, phrase=key, zh_left=country == "CN")
         for lang in ("en", "ru", "zh"):
             for text in _str_list(entry.get(lang), f"{where}: {lang}"):
-                self._add_phrase(text, target)
+                bare = lang == "zh" and not text.startswith(("中", "我国", "我國"))
+                self._add_phrase(text, unmarked if bare else target)
 
     def _load_institution(self, entry: Any, where: str) -> None:
         if not isinstance(entry, dict):
@@ -800,7 +804,18 @@ class Gazetteer:
                     folded, m.start(), m.end()
                 ):
                     continue
+                if any(t.zh_left for t in targets) and not self._zh_left_ok(folded, m.start()):
+                    continue
                 yield _Candidate(m.start(), m.end(), tuple(targets))
+
+    def _zh_left_ok(self, text: str, start: int) -> bool:
+        before = text[max(0, start - 6) : start]
+        return (
+            not before
+            or not _CJK.match(before[-1])
+            or before.endswith(self._zh_before)
+            or before.endswith(("中国", "中國", "我国", "我國", "中方", "中共"))
+        )
 
     def _zh_context_ok(self, text: str, start: int, end: int) -> bool:
         before = text[max(0, start - 6) : start]
