@@ -76,6 +76,12 @@ def test_declension_routine():
     assert "Татьяной Голиковой" in russian_case_forms("Татьяна Голикова", gender="f")
     assert "Дмитрием Патрушевым" in russian_case_forms("Дмитрий Патрушев")
     assert russian_case_forms("Хуа Чуньин", gender="f", origin="CN") == ["Хуа Чуньин"]
+    assert "Иваном Толстым" in russian_case_forms("Иван Толстой")
+    assert "Андреем Вяземским" in russian_case_forms("Андрей Вяземский")
+    assert "Анной Вяземской" in russian_case_forms("Анна Вяземская", gender="f")
+    assert "Игорем Моргуловым" in russian_case_forms("Игорь Моргулов")
+    assert "Юрием Ушаковым" in russian_case_forms("Юрий Ушаков")
+    assert "Алексеем Оверчуком" in russian_case_forms("Алексей Оверчук")
 
 
 @pytest.mark.parametrize(

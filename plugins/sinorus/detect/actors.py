@@ -179,7 +179,7 @@ def _decline_word(word: str, part: str, gender: str) -> list[str]:
             if low.endswith(("ова", "ева", "ина", "ына", "ёва")):
                 s = w[:-1]
                 return [w, s + "ой", s + "ой", s + "у", s + "ой", s + "ой"]
-            if low.endswith(("ская", "цкая")):
+            if low.endswith(("ая", "яя")):
                 s = w[:-2]
                 return [w, s + "ой", s + "ой", s + "ую", s + "ой", s + "ой"]
             return [w] * _CASES
@@ -195,9 +195,11 @@ def _decline_word(word: str, part: str, gender: str) -> list[str]:
             return [w, gen, s + "е", s + "у", s + "ой", s + "е"]
         return [w] * _CASES
     # masculine
-    if low.endswith(("ий", "ый")) and part == "surname" and len(w) > 4:
+    if low.endswith(("ий", "ый", "ой")) and part == "surname" and len(w) > 4:
+        # adjectival surnames: Вяземский → Вяземским, Толстой → Толстым
         s = w[:-2]
-        return [w, s + "ого", s + "ому", s + "ого", s + "им", s + "ом"]
+        ins = s + ("им" if low.endswith("ий") else "ым")
+        return [w, s + "ого", s + "ому", s + "ого", ins, s + "ом"]
     if low.endswith("ий"):
         s = w[:-1]
         return [w, s + "я", s + "ю", s + "я", s + "ем", s + "и"]
