@@ -365,6 +365,16 @@ def test_common_surname_needs_the_full_name(gaz: Gazetteer):
     assert found == [("Юрий Борисов", "yury-borisov"), ("Борисов", "yury-borisov")]
 
 
+def test_surname_after_another_first_name_is_someone_else(gaz: Gazetteer):
+    on = date(2024, 5, 1)
+    assert people(gaz, "Теннисист Даниил Медведев выиграл матч.", on) == []
+    assert people(gaz, "Встреча с Даниилом Медведевым", on) == []
+    assert people(gaz, "Медведев заявил", on) == [("Медведев", "dmitry-medvedev")]
+    assert people(gaz, "Daniil Medvedev won; Dmitry Medvedev spoke.", on) == [
+        ("Dmitry Medvedev", "dmitry-medvedev")
+    ]
+
+
 def test_pronoun_he_is_not_he_lifeng(gaz: Gazetteer):
     found = people(gaz, "He Lifeng met Novak. He said trade grew.", date(2024, 5, 1))
     assert [pid for s, pid in found if s == "He"] == []

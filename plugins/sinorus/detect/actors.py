@@ -151,6 +151,7 @@ def _fold_char(m: re.Match[str]) -> str:
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_CHAR = "\u3400-\u9fff\uf900-\ufaff"
 _CYR = re.compile(r"[\u0400-\u04ff]")
+_WORD_BEFORE = re.compile(r"(\w+)[ \t]+\Z")
 
 
 def _is_cjk(text: str) -> bool:
@@ -384,6 +385,12 @@ class Gazetteer:
         self._canon_short: dict[str, set[str]] = {}
         self._load_roles(data.get("roles") or {})
         self._variants = self._load_variants(data.get("first_names") or [])
+        self._first_names: set[str] = set(self._variants)
+        for name in _str_list(data.get("ru_first_names"), "ru_first_names"):
+            female = name.endswith(("а", "я"))
+            self._first_names.update(
+                russian_case_forms(fold(name), gender="f" if female else "m", origin="RU")
+            )
         for i, entry in enumerate(data.get("people") or []):
             self._load_person(entry, f"{origin}: people[{i}]")
         for i, entry in enumerate(data.get("role_phrases") or []):
@@ -776,6 +783,7 @@ class Gazetteer:
         for cand in candidates:
             self._resolve_definite(cand, day)
         chosen = self._select(candidates)
+        self._drop_other_first_names(chosen, folded)
         self._resolve_anaphora(chosen, day)
         return [self._mention(c, text, day) for c in chosen if c.kind]
 
@@ -1017,6 +1025,17 @@ class Gazetteer:
                 if cand.kind == "person":
                     keep.kind = "person"
         return chosen
+
+    def _drop_other_first_names(self, chosen: list[_Candidate], folded: str) -> None:
+        """A bare surname after someone else's first name names someone else (Даниил Медведев)."""
+        for cand in chosen:
+            if cand.kind != "person" or cand.end - cand.start > 40:
+                continue
+            if " " in folded[cand.start : cand.end]:
+                continue
+            m = _WORD_BEFORE.search(folded, max(0, cand.start - 30), cand.start)
+            if m and m.group(1) in self._first_names:
+                cand.kind = ""
 
     def _resolve_anaphora(self, chosen: list[_Candidate], day: date) -> None:
         """Bare surnames take the person named in full nearest before them (else after)."""
