@@ -151,7 +151,6 @@ def _fold_char(m: re.Match[str]) -> str:
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_CHAR = "\u3400-\u9fff\uf900-\ufaff"
 _CYR = re.compile(r"[\u0400-\u04ff]")
-_WORD_BEFORE = re.compile(r"(\w+)[ \t]+\Z")
 
 
 def _is_cjk(text: str) -> bool:
@@ -1033,8 +1032,15 @@ class Gazetteer:
                 continue
             if " " in folded[cand.start : cand.end]:
                 continue
-            m = _WORD_BEFORE.search(folded, max(0, cand.start - 30), cand.start)
-            if m and m.group(1) in self._first_names:
+            j = cand.start
+            while j > 0 and folded[j - 1] in " \t":
+                j -= 1
+            if j == cand.start:
+                continue
+            k = j
+            while k > 0 and j - k < 20 and folded[k - 1].isalpha():
+                k -= 1
+            if folded[k:j] in self._first_names:
                 cand.kind = ""
 
     def _resolve_anaphora(self, chosen: list[_Candidate], day: date) -> None:
