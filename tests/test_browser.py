@@ -189,6 +189,11 @@ def test_timeline_renders_bars(page: Page, site: Served, seeded: seed.Seeded) ->
     legend = page.locator("svg.timeline g.legend-item text").all_text_contents()
     assert legend == ["meeting", "call", "agreement", "military"]
 
+    # Chromium's own decoder accepts the PNG rendering
+    page.goto(site.url("/sinorus/timeline.png"))
+    size = page.evaluate("[document.images[0].naturalWidth, document.images[0].naturalHeight]")
+    assert size == [760, 260]
+
     page.goto(site.url("/sinorus/timeline.svg"))
     assert page.locator("rect.bar").count() == len(segments)
     # the events page embeds the same chart

@@ -133,12 +133,16 @@ def test_digest_arrives_with_the_chart_inline(
     assert "<script>" not in markup
     assert "Navies &lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in markup
 
-    (image,) = [p for p in got.walk() if p.get_content_type() == "image/svg+xml"]
+    (related,) = [p for p in got.walk() if p.get_content_type() == "multipart/related"]
+    (image,) = [p for p in related.walk() if p.get_content_type() == "image/png"]
     cid = str(image["Content-ID"]).strip("<>")
     assert f'<img src="cid:{cid}"' in markup
     assert image.get_content_disposition() == "inline"
-    related = [p for p in got.walk() if p.get_content_type() == "multipart/related"]
-    assert len(related) == 1
-    root = ET.fromstring(image.get_content())
+    png = image.get_content()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    (svg,) = [p for p in got.walk() if p.get_content_type() == "image/svg+xml"]
+    assert svg.get_filename() == "timeline.svg"
+    assert svg.get_content_disposition() == "attachment"
+    root = ET.fromstring(svg.get_content())
     bars = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "bar"]
     assert sum(int(b.get("data-count", "0")) for b in bars) == 5  # the last 12 weeks

@@ -7,12 +7,14 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -192,6 +194,10 @@ def test_timeline_svg_and_page(site: Served, seeded: seed.Seeded) -> None:
     legend = [t.text for g in root.iter(f"{SVG}g") for t in g.iter(f"{SVG}text")]
     assert legend == ["meeting", "call", "agreement", "military"]
 
+    r = requests.get(site.url("/sinorus/timeline.png"), timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert decode_png(r.content)[:2] == (760, 260)
+
     r = requests.get(site.url("/sinorus/timeline"), params={"weeks": "52"}, timeout=10)
     assert r.status_code == 200
     root_html = r.text
@@ -296,6 +302,50 @@ def test_chart_stacks_by_type() -> None:
     assert labels == ["03 Mar", "10 Mar", "17 Mar"]
     y_labels = [int(t.text or "") for t in root.iter(f"{SVG}text") if t.get("class") == "y-label"]
     assert y_labels[0] == 0 and y_labels[-1] >= 4
+
+
+def decode_png(data: bytes) -> tuple[int, int, bytes]:
+    """Width, height and RGB rows of an 8-bit RGB PNG with unfiltered rows, checking CRCs."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height = 8, b"", 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert zlib.crc32(kind + body) == crc, kind
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert (depth, colour) == (8, 2)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * 3 + 1
+    assert len(raw) == stride * height
+    assert all(raw[r * stride] == 0 for r in range(height))
+    return width, height, b"".join(raw[r * stride + 1 : (r + 1) * stride] for r in range(height))
+
+
+def test_chart_png_draws_the_bars() -> None:
+    monday = dt.date(2025, 3, 3)
+    counts = [(monday, "meeting", 2), (monday + dt.timedelta(weeks=1), "military", 1)]
+    since, until = monday, monday + dt.timedelta(weeks=3)
+    width, height, pixels = decode_png(chart.timeline_png(counts, since, until))
+    assert (width, height) == (760, 260)
+
+    def pixel(x: float, y: float) -> str:
+        i = (int(y) * width + int(x)) * 3
+        return "#" + pixels[i : i + 3].hex()
+
+    bars = [s for s in chart.layout(counts, since, until).shapes if isinstance(s, chart.Rect)]
+    drawn = [b for b in bars if b.kind == "bar"]
+    assert [b.type for b in drawn] == ["meeting", "military"]
+    for bar in drawn:
+        assert pixel(bar.x + bar.w / 2, bar.y + bar.h / 2) == chart.COLOURS[bar.type]
+    assert pixel(width - 2, height - 2) == "#ffffff"
+    # the title's letters are drawn: dark pixels in the title band, none in an empty corner
+    assert any(pixel(x, y) == "#222222" for x in range(40, 300) for y in range(2, 17))
+    assert all(pixel(x, y) == "#ffffff" for x in range(700, 760) for y in range(0, 20))
 
 
 def test_chart_without_events() -> None:

@@ -33,6 +33,7 @@ class Digest:
     until: dt.date
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     svg: str = ""
+    png: bytes = b""
 
     @property
     def total(self) -> int:
@@ -59,13 +60,19 @@ def collect(
         if found:
             groups[type_] = found
     chart_since = chart.week_start(until) - dt.timedelta(weeks=CHART_WEEKS - 1)
-    svg = chart.timeline_svg(
+    picture = chart.layout(
         queries.weekly_counts(conn, chart_since, until),
         chart_since,
         until,
         title=f"Events per week, last {CHART_WEEKS} weeks",
     )
-    return Digest(since=since, until=until, groups=groups, svg=svg)
+    return Digest(
+        since=since,
+        until=until,
+        groups=groups,
+        svg=chart.render_svg(picture),
+        png=chart.render_png(picture),
+    )
 
 
 def _line(event: dict[str, Any]) -> str:
@@ -97,7 +104,7 @@ def render_text(digest: Digest, base_url: str | None = None) -> str:
             if link:
                 lines.append(f"  {link}")
         lines.append("")
-    lines.append("The chart of events per week is attached (timeline.svg).")
+    lines.append("The chart of events per week is attached (timeline.png, timeline.svg).")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -130,7 +137,7 @@ def build_message(
     recipients: Sequence[str],
     base_url: str | None = None,
 ) -> EmailMessage:
-    """Text and HTML alternatives; the HTML shows the chart as a related inline SVG."""
+    """Text and HTML alternatives; the HTML shows the chart inline (PNG), SVG attached."""
     msg = EmailMessage()
     msg["Subject"] = digest.subject
     msg["From"] = sender
@@ -142,14 +149,21 @@ def build_message(
     msg.add_alternative(render_html(digest, cid, base_url), subtype="html")
     for part in msg.iter_parts():
         if part.get_content_type() == "text/html":
+            # PNG inline: the common mail clients refuse to display SVG images.
             part.add_related(
-                digest.svg.encode("utf-8"),
+                digest.png,
                 maintype="image",
-                subtype="svg+xml",
+                subtype="png",
                 cid=cid,
-                filename="timeline.svg",
+                filename="timeline.png",
                 disposition="inline",
             )
+    msg.add_attachment(
+        digest.svg.encode("utf-8"),
+        maintype="image",
+        subtype="svg+xml",
+        filename="timeline.svg",
+    )
     return msg
 
 

@@ -197,6 +197,15 @@ def create_app(auth: bool = True, database_url: str | None = None) -> FastAPI:
         start, end, counts = timeline_data(n)
         return Response(chart.timeline_svg(counts, start, end), media_type="image/svg+xml")
 
+    @app.get("/timeline.png")
+    def timeline_png(weeks: str | None = None) -> Response:
+        try:
+            n = _weeks(weeks)
+        except queries.FilterError as exc:
+            return Response(str(exc), status_code=400, media_type="text/plain")
+        start, end, counts = timeline_data(n)
+        return Response(chart.timeline_png(counts, start, end), media_type="image/png")
+
     @app.get("/feeds", response_class=HTMLResponse)
     def feeds_page(request: Request) -> HTMLResponse:
         with reading() as conn:

@@ -127,6 +127,7 @@ TIMELINE = """{% extends "layout" %}{% block content %}
  <label>weeks<input type="number" name="weeks" min="1" max="520" value="{{ weeks }}"></label>
  <button type="submit">Show</button>
  <a href="{{ base }}/timeline.svg?weeks={{ weeks }}">SVG</a>
+ <a href="{{ base }}/timeline.png?weeks={{ weeks }}">PNG</a>
 </form>
 <div class="chart">{{ chart }}</div>
 <table id="weekly"><thead><tr><th>week (Monday)</th><th>type</th><th>events</th></tr>
