@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import uuid
 
 import psycopg2
 import psycopg2.errors
@@ -187,3 +188,34 @@ def test_cli_event(capsys: pytest.CaptureFixture[str], seeded: seed.Seeded) -> N
 
     code, _, err = run(capsys, "event", "424242")
     assert code == 1 and "no event with id 424242" in err
+
+
+def test_cli_reports_an_unreachable_database(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SINORUS_READONLY_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    code, out, err = run(capsys, "events")
+    assert (code, out) == (2, "")
+    assert err.startswith("sinorus events: cannot read the database:")
+    code, _, err = run(capsys, "event", "1")
+    assert code == 2 and err.startswith("sinorus event: cannot read the database:")
+
+
+def test_cli_reports_a_missing_schema(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, admin_url: str
+) -> None:
+    name = f"sinorus_empty_cli_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        monkeypatch.setenv(
+            "SINORUS_READONLY_DATABASE_URL", admin_url.rsplit("/", 1)[0] + "/" + name
+        )
+        code, _, err = run(capsys, "events", "--format", "json")
+        assert code == 2 and "run `sinorus migrate`" in err
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

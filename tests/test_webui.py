@@ -252,6 +252,30 @@ def test_unreachable_database_is_a_clear_503() -> None:
     assert "The sinorus database cannot be read" in r.text
 
 
+@pytest.fixture
+def empty_database(admin_url: str) -> Iterator[str]:
+    """A database nobody has migrated."""
+    name = f"sinorus_empty_{os.getpid()}_{int(time.monotonic_ns())}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_unmigrated_database_says_what_to_run(empty_database: str) -> None:
+    with serve(empty_database) as site:
+        for path in ("/sinorus/", "/sinorus/feeds", "/sinorus/events/1", "/sinorus/timeline"):
+            r = requests.get(site.url(path), timeout=20)
+            assert r.status_code == 503, path
+            assert "no sinorus schema yet; run `sinorus migrate`" in r.text
+
+
 def test_highlight_tolerates_bad_spans() -> None:
     text = "a<b & c>d"
     assert str(pages.highlight(text, [[1, 3]])) == "a<mark>&lt;b</mark> &amp; c&gt;d"

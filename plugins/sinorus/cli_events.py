@@ -10,6 +10,9 @@ import json
 import sys
 from typing import Any
 
+import psycopg2
+import psycopg2.errors
+
 from sinorus import queries
 
 FORMATS = ("table", "json", "csv")
@@ -110,6 +113,15 @@ def render_event(event: dict[str, Any], fmt: str) -> str:
     return "\n".join(lines)
 
 
+def _database_problem(command: str, exc: psycopg2.Error) -> int:
+    if isinstance(exc, psycopg2.errors.UndefinedTable | psycopg2.errors.UndefinedFunction):
+        hint = "the database has no sinorus schema yet; run `sinorus migrate`"
+    else:
+        hint = str(exc).strip()
+    print(f"sinorus {command}: cannot read the database: {hint}", file=sys.stderr)
+    return 2
+
+
 def cmd_events(args: argparse.Namespace) -> int:
     try:
         flt = queries.EventFilter(
@@ -124,21 +136,27 @@ def cmd_events(args: argparse.Namespace) -> int:
     except queries.FilterError as exc:
         print(f"sinorus events: {exc}", file=sys.stderr)
         return 2
-    conn = queries.connect_readonly()
     try:
-        events = queries.list_events(conn, flt)
-    finally:
-        conn.close()
+        conn = queries.connect_readonly()
+        try:
+            events = queries.list_events(conn, flt)
+        finally:
+            conn.close()
+    except psycopg2.Error as exc:
+        return _database_problem("events", exc)
     print(render_events(events, args.format))
     return 0
 
 
 def cmd_event(args: argparse.Namespace) -> int:
-    conn = queries.connect_readonly()
     try:
-        event = queries.get_event(conn, args.id)
-    finally:
-        conn.close()
+        conn = queries.connect_readonly()
+        try:
+            event = queries.get_event(conn, args.id)
+        finally:
+            conn.close()
+    except psycopg2.Error as exc:
+        return _database_problem("event", exc)
     if event is None:
         print(f"sinorus event: no event with id {args.id}", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
@@ -87,6 +88,14 @@ def create_app(auth: bool = True, database_url: str | None = None) -> FastAPI:
             raise Unavailable(str(exc).strip()) from exc
         try:
             yield conn
+        except (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedFunction) as exc:
+            log.warning("sinorus pages: schema missing: %s", exc)
+            raise Unavailable(
+                "the database has no sinorus schema yet; run `sinorus migrate`"
+            ) from exc
+        except psycopg2.Error as exc:
+            log.warning("sinorus pages: query failed: %s", exc)
+            raise Unavailable(str(exc).strip()) from exc
         finally:
             conn.close()
 
