@@ -1,0 +1,1 @@
+"""Reliability and security proofs: fault injection, hostile input, fuzzing."""
