@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline against a local replay of feeds and article pages."""

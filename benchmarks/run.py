@@ -1,0 +1,380 @@
+"""Benchmark the pipeline on a local replay and write benchmarks/results.json: `make bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import trafilatura
+
+from benchmarks.replay import ROOT, Corpus, ReplayServer, load_corpus
+from sinorus import db as sdb
+from sinorus import events, feeds, ingest, store
+from sinorus.detect import detector
+from sinorus.detect.model import Mention
+from sinorus.extract import decode_html
+from sinorus.fetch import FetchConfig, Fetcher
+from sinorus.parse import Entry
+
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+
+@dataclass(frozen=True)
+class Size:
+    feeds: int  # feeds in the 1x replay
+    items: int  # entries (and article pages) per feed
+    factors: tuple[int, ...]  # growth runs, as multiples of the 1x feed count
+    detector_articles: int
+    db_rows: int
+    fetch_feeds: int  # the concurrency benchmark
+    fetch_latency: float
+
+
+SIZES = {
+    "tiny": Size(1, 2, (1, 4, 16), 20, 400, 20, 0.05),
+    "small": Size(2, 5, (1, 4, 16), 98, 4000, 200, 0.3),
+    "medium": Size(5, 10, (1, 4, 16), 196, 20000, 200, 0.3),
+    # 16x of 25 feeds x 25 items is the 10,000-article cycle the memory target speaks of.
+    "large": Size(25, 25, (1, 4, 16), 490, 50000, 200, 0.3),
+}
+
+# name: (target, "max" when the value must not exceed it, "min" when it must reach it)
+TARGETS: dict[str, tuple[float, str]] = {
+    "cycle_vs_extraction": (1.3, "max"),
+    "rerun_vs_first": (0.03, "max"),
+    "detector_articles_per_s": (300.0, "min"),
+    "fetch_vs_serial": (0.05, "max"),
+    "peak_rss_mb": (400.0, "max"),
+    "growth_16x_vs_1x": (18.0, "max"),
+}
+
+
+def admin_url() -> str:
+    """A PostgreSQL URL allowed to create databases (the tests' server when none is given)."""
+    for name in ("SINORUS_BENCH_ADMIN_URL", "SINORUS_TEST_ADMIN_URL"):
+        if os.environ.get(name):
+            return os.environ[name]
+    out = subprocess.run(  # noqa: S603 - our own script, run by this interpreter
+        [sys.executable, str(ROOT / "scripts" / "ensure_postgres.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"no PostgreSQL for the benchmark: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+@contextmanager
+def throwaway_database(admin: str) -> Iterator[str]:
+    """A migrated database named bench_<random>, dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" ENCODING UTF8 TEMPLATE template0')
+        url = admin.rsplit("/", 1)[0] + "/" + name
+        db = sdb.connect(url)
+        try:
+            sdb.migrate(db)
+        finally:
+            db.close()
+        yield url
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+def article_keys(size: Size, factor: int) -> list[int]:
+    """Global article numbers of a replay with factor x the feeds."""
+    return list(range(size.feeds * factor * size.items))
+
+
+def bench_extraction(corpus: Corpus, keys: list[int]) -> float:
+    """trafilatura alone over the replay's pages, called as extract.py calls it."""
+    pages = [decode_html(corpus.page(k), "utf-8") for k in keys]
+    # One warm-up call, as the cycle's process has trafilatura's lazy set-up done by then too.
+    trafilatura.bare_extraction(pages[0], url="http://127.0.0.1/warm", with_metadata=True)
+    t = time.perf_counter()
+    for k, page in zip(keys, pages, strict=True):
+        trafilatura.bare_extraction(
+            page,
+            url=f"http://127.0.0.1/a/{k}.html",
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+        )
+    return time.perf_counter() - t
+
+
+def run_cycle(job: dict[str, Any]) -> dict[str, Any]:
+    """benchmarks.cycle in a child process; its last stdout line is the result."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cycle"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"cycle process failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def cycle_job(
+    url: str, server: ReplayServer, size: Size, factor: int, *, rerun: bool
+) -> dict[str, Any]:
+    specs = [
+        {"name": f"replay {i}", "url": server.feed_url(i), "lang": None}
+        for i in range(size.feeds * factor)
+    ]
+    return {"database_url": url, "feeds": specs, "allow": ["127.0.0.1"], "rerun": rerun}
+
+
+def bench_detector(corpus: Corpus, n: int) -> tuple[float, list[Mention]]:
+    """Articles per second on one core over 3 KB dev-shaped texts, after warm-up."""
+    detector.default_detector()
+    found: list[Mention] = []
+    t = time.perf_counter()
+    for k in range(n):
+        story = corpus.story(k)
+        found += detector.detect(
+            story.text, lang=story.lang, published=story.published, title=story.title
+        )
+    elapsed = time.perf_counter() - t
+    return n / elapsed, found
+
+
+def bench_db_load(url: str, n: int, mentions: list[Mention]) -> dict[str, float]:
+    """Rows per second: articles through the bulk entry insert, mentions as events.py writes."""
+    conn = sdb.connect(url)
+    try:
+        with sdb.transaction(conn) as cur:
+            cur.execute(
+                "INSERT INTO feeds (url, name) VALUES ('http://127.0.0.1/f', 'f') RETURNING id"
+            )
+            feed_id = cur.fetchone()[0]
+        now = datetime.now(UTC)
+        entries = [
+            Entry(
+                guid=f"load-{i}",
+                url=f"http://127.0.0.1/load/{i}.html",
+                entry_url=f"http://127.0.0.1/load/{i}.html",
+                title=f"Load test entry {i}",
+                author=None,
+                summary="A short summary of the entry, about as long as feeds give. " * 3,
+                published=now,
+            )
+            for i in range(n)
+        ]
+        chunk = 500
+        t = time.perf_counter()
+        ids: list[int] = []
+        for start in range(0, n, chunk):
+            with sdb.transaction(conn) as cur:
+                ids += store.insert_entries(
+                    cur, feed_id, "en", lambda u: "127.0.0.1", entries[start : start + chunk]
+                )
+        articles_s = time.perf_counter() - t
+        pool = mentions or []
+        if not pool:
+            return {"articles_rows_per_s": round(n / articles_s, 1), "mentions_rows_per_s": 0.0}
+        m_rows = min(n, len(ids))
+        t = time.perf_counter()
+        for start in range(0, m_rows, chunk):
+            with sdb.transaction(conn) as cur:
+                event_id = events._insert_event(cur, pool[0])
+                for i in range(start, min(start + chunk, m_rows)):
+                    events._insert_mention(cur, ids[i], 0, event_id, pool[i % len(pool)])
+        mentions_s = time.perf_counter() - t
+    finally:
+        conn.close()
+    return {
+        "articles_rows_per_s": round(n / articles_s, 1),
+        "mentions_rows_per_s": round(m_rows / mentions_s, 1),
+        "articles_rows": n,
+        "mentions_rows": m_rows,
+    }
+
+
+def bench_fetch(url: str, corpus: Corpus, n: int, latency: float, workers: int | None) -> float:
+    """fetch_feeds over n feeds, each on its own port (politeness counts host:port)."""
+    with ExitStack() as stack:
+        servers = []
+        for _ in range(n):
+            server = ReplayServer(corpus, 5, latency=latency).start()
+            stack.callback(server.stop)
+            servers.append(server)
+        specs = [feeds.FeedSpec(f"latency {i}", s.feed_url(i)) for i, s in enumerate(servers)]
+        conn = sdb.connect(url)
+        extra = {"max_workers": workers} if workers else {}
+        fetcher = Fetcher(FetchConfig(allow=("127.0.0.1",), **extra))
+        try:
+            with sdb.transaction(conn) as cur:
+                cur.execute("TRUNCATE feeds, articles, fetch_log RESTART IDENTITY CASCADE")
+            feeds.sync_feeds(conn, specs)
+            ids = feeds.due_feed_ids(conn, datetime.now(UTC))
+            t = time.perf_counter()
+            summary = ingest.fetch_feeds(conn, ids, run_id=ingest.run_id_now(), fetcher=fetcher)
+            elapsed = time.perf_counter() - t
+        finally:
+            fetcher.close()
+            conn.close()
+        if summary.ok != n:
+            raise RuntimeError(
+                f"fetch benchmark: {summary.ok} of {n} feeds ok: {summary.failures[:3]}"
+            )
+        return elapsed
+
+
+def machine() -> dict[str, Any]:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": affinity,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+    }
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, bool]:
+    met = {}
+    for key, (target, kind) in TARGETS.items():
+        value = float(results[key])
+        met[key] = value <= target if kind == "max" else value >= target
+    return met
+
+
+def print_table(results: dict[str, Any], say: Callable[[str], None]) -> None:
+    say(f"\nsinorus benchmark, SIZE={results['size']} ({results['corpus']})")
+    say(f"{'measure':<26}{'value':>12}  {'target':>10}  met")
+    for key, (target, kind) in TARGETS.items():
+        mark = "yes" if results["met"][key] else "NO"
+        sign = "<=" if kind == "max" else ">="
+        say(f"{key:<26}{results[key]:>12.4g}  {sign}{target:>8g}  {mark}")
+    say("")
+    for key, value in results["details"].items():
+        say(f"  {key}: {json.dumps(value)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="medium")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--latency", type=float, default=0.02, help="seconds each replay response waits"
+    )
+    args = parser.parse_args(argv)
+    size = SIZES[args.size]
+    say = print
+    started = time.monotonic()
+    corpus = load_corpus()
+    say(f"corpus: {corpus.source}")
+    admin = admin_url()
+    details: dict[str, Any] = {}
+    server = ReplayServer(corpus, size.items, latency=args.latency).start()
+    try:
+        keys = article_keys(size, 1)
+        base_s = bench_extraction(corpus, keys)
+        details["extraction_baseline"] = {"articles": len(keys), "seconds": round(base_s, 3)}
+        say(f"extraction baseline: {len(keys)} pages in {base_s:.2f}s")
+        growth: dict[int, dict[str, Any]] = {}
+        for factor in size.factors:
+            with throwaway_database(admin) as url:
+                growth[factor] = run_cycle(cycle_job(url, server, size, factor, rerun=factor == 1))
+            g = growth[factor]
+            say(
+                f"cycle {factor}x: {g['rows']['articles']} articles in {g['first']['seconds']:.2f}s"
+                f" {g['first']['stages']}, peak RSS {g['peak_rss_mb']} MB"
+            )
+        main_cycle = growth[1]
+        first_s = main_cycle["first"]["seconds"]
+        rerun_s = main_cycle["rerun"]["seconds"]
+        details["cycle_1x"] = main_cycle
+        details["growth"] = {
+            f"{f}x": {
+                "articles": g["rows"]["articles"],
+                "seconds": round(g["first"]["seconds"], 3),
+                "stages": g["first"]["stages"],
+                "peak_rss_mb": g["peak_rss_mb"],
+            }
+            for f, g in growth.items()
+        }
+        biggest = growth[max(size.factors)]
+        rate, mentions = bench_detector(corpus, size.detector_articles)
+        details["detector"] = {
+            "articles": size.detector_articles,
+            "mean_bytes": round(
+                sum(len(corpus.story(k).text.encode()) for k in range(size.detector_articles))
+                / size.detector_articles
+            ),
+            "mentions": len(mentions),
+        }
+        say(f"detector: {rate:.1f} articles/s on one core")
+        with throwaway_database(admin) as url:
+            details["db_load"] = bench_db_load(url, size.db_rows, mentions)
+            say(f"database load: {details['db_load']}")
+            fetch_s = bench_fetch(url, corpus, size.fetch_feeds, size.fetch_latency, None)
+            fetch32_s = bench_fetch(url, corpus, size.fetch_feeds, size.fetch_latency, 32)
+        serial = size.fetch_feeds * size.fetch_latency
+        details["fetch"] = {
+            "feeds": size.fetch_feeds,
+            "latency_s": size.fetch_latency,
+            "serial_s": serial,
+            "default_config_s": round(fetch_s, 3),
+            "max_workers_32_s": round(fetch32_s, 3),
+            "hosts": "one server per feed, each on its own 127.0.0.1 port",
+        }
+        say(f"fetch: {size.fetch_feeds} feeds in {fetch_s:.2f}s (serial {serial:.0f}s)")
+    finally:
+        server.stop()
+    results: dict[str, Any] = {
+        "size": args.size,
+        "corpus": corpus.source,
+        "machine": machine(),
+        "config": asdict(size) | {"latency_s": args.latency},
+        "cycle_vs_extraction": round(first_s / base_s, 3),
+        "rerun_vs_first": round(rerun_s / first_s, 4),
+        "detector_articles_per_s": round(rate, 1),
+        "fetch_vs_serial": round(fetch_s / serial, 4),
+        "fetch_vs_serial_workers32": round(fetch32_s / serial, 4),
+        "peak_rss_mb": biggest["peak_rss_mb"],
+        "peak_rss_articles": biggest["rows"]["articles"],
+        "growth_16x_vs_1x": round(growth[max(size.factors)]["first"]["seconds"] / first_s, 3),
+        "growth_factor": max(size.factors),
+        "db_articles_rows_per_s": details["db_load"]["articles_rows_per_s"],
+        "db_mentions_rows_per_s": details["db_load"]["mentions_rows_per_s"],
+        "cycle_seconds": round(first_s, 3),
+        "extraction_seconds": round(base_s, 3),
+        "details": details,
+    }
+    results["met"] = verdicts(results)
+    results["benchmark_seconds"] = round(time.monotonic() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print_table(results, say)
+    say(f"\nwrote {args.out} in {results['benchmark_seconds']}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
