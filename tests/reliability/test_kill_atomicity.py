@@ -1,0 +1,138 @@
+"""A worker SIGKILLed at random points of a cycle: articles and feed state commit together."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import random
+import signal
+import threading
+from typing import Any
+
+import pytest
+
+from sinorus import db as sdb
+from sinorus import events, ingest
+from tests.reliability.support import (
+    Site,
+    add_feeds,
+    checksum,
+    fetcher_for,
+    query,
+    record,
+    snapshot,
+)
+from tests.support.servers import LocalServer, Reply, Request
+
+pytestmark = pytest.mark.integration
+
+RUN = "scheduled__kill"
+KILLS = 6
+CONTENT = ("articles", "event_mentions", "events", "alerts")
+
+
+def worker(url: str, ids: list[int], port: int) -> None:
+    """One ingest cycle in its own process, as an Airflow task runs it."""
+    conn = sdb.connect(url)
+    with fetcher_for(port, max_workers=2) as fetcher:
+        ingest.fetch_feeds(conn, ids, run_id=RUN, fetcher=fetcher)
+        ingest.extract_pending(conn, fetcher=fetcher)
+    conn.close()
+
+
+class Killer:
+    """Counts requests to the site and SIGKILLs the worker shortly after the n-th one."""
+
+    def __init__(self, server: LocalServer, paths: list[str], rng: random.Random) -> None:
+        self.rng = rng
+        self.count = 0
+        self.target = 0
+        self.pid: int | None = None
+        self.lock = threading.Lock()
+        for path in paths:
+            reply = server.routes[path]
+            server.routes[path] = self._wrap(reply)
+
+    def _wrap(self, reply: Any) -> Any:
+        def handler(req: Request) -> Reply:
+            with self.lock:
+                self.count += 1
+                if self.count == self.target and self.pid is not None:
+                    # A little after the answer goes out: the kill lands while the worker
+                    # parses, stores, or commits, wherever the delay happens to put it.
+                    delay = self.rng.uniform(0.0, 0.03)
+                    threading.Timer(delay, self._kill, args=(self.pid,)).start()
+            return reply(req) if callable(reply) else reply
+
+        return handler
+
+    @staticmethod
+    def _kill(pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # it may have finished first
+            os.kill(pid, signal.SIGKILL)
+
+
+def feed_invariant(db, site: Site) -> int:
+    """A feed's ETag is stored exactly when all of its entries are; returns feeds advanced."""
+    stored = {r[0] for r in query(db, "SELECT entry_url FROM articles")}
+    advanced = 0
+    for url, etag in query(db, "SELECT url, etag FROM feeds"):
+        links = set(site.entries[url])
+        if etag is not None:
+            advanced += 1
+            assert links <= stored, f"{url}: ETag advanced, {len(links - stored)} entries missing"
+        else:
+            assert not links & stored, f"{url}: entries stored, ETag not advanced"
+    urls = [r[0] for r in query(db, "SELECT url FROM articles")]
+    assert len(urls) == len(set(urls))
+    return advanced
+
+
+def test_sigkill_at_random_points_loses_and_duplicates_nothing(
+    db, server: LocalServer, database_url: str
+) -> None:
+    site = Site(server, n_feeds=4, per_feed=15, etags=True).build()
+    ids = add_feeds(db, site.specs())
+    worker(database_url, ids, server.port)
+    events.detect_pending(db)
+    undisturbed = snapshot(db, CONTENT)
+    etags = query(db, "SELECT url, etag FROM feeds ORDER BY url")
+    assert len(undisturbed["articles"]) == 60
+
+    with db.cursor() as cur:
+        cur.execute(
+            "TRUNCATE alerts, event_mentions, events, articles, fetch_log, feeds "
+            "RESTART IDENTITY CASCADE"
+        )
+    db.commit()
+    ids = add_feeds(db, site.specs())
+    rng = random.Random(20261125)
+    killer = Killer(server, site.feed_paths + site.page_paths, rng)
+    total_requests = len(site.feed_paths) + len(site.page_paths)
+    ctx = multiprocessing.get_context("fork")
+    kills = 0
+    for attempt in range(KILLS):
+        killer.count = 0
+        # Half the kills while feeds are stored, half while pages are extracted.
+        low, high = (1, len(ids)) if attempt % 2 == 0 else (len(ids) + 1, total_requests)
+        killer.target = rng.randint(low, high)
+        child = ctx.Process(target=worker, args=(database_url, ids, server.port))
+        child.start()
+        killer.pid = child.pid
+        child.join(120)
+        killer.pid = None
+        assert child.exitcode in (0, -signal.SIGKILL), child.exitcode
+        kills += child.exitcode == -signal.SIGKILL
+        feed_invariant(db, site)
+        statuses = query(db, "SELECT DISTINCT extraction_status FROM articles")
+        assert {s for (s,) in statuses} <= {"pending", "page"}
+    assert kills >= KILLS // 2, f"only {kills} of {KILLS} workers were killed mid-cycle"
+
+    worker(database_url, ids, server.port)  # the final, undisturbed attempt
+    events.detect_pending(db)
+    assert feed_invariant(db, site) == len(ids)
+    recovered = snapshot(db, CONTENT)
+    assert recovered == undisturbed, (checksum(undisturbed), checksum(recovered))
+    assert query(db, "SELECT url, etag FROM feeds ORDER BY url") == etags
+    record(faults_injected=kills, faults_survived=kills, rows_lost=0, rows_duplicated=0)
