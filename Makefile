@@ -33,3 +33,10 @@ unit: install
 ## make eval: the detector's precision and recall on the labelled dev corpus
 eval: install
 	$(VENV)/bin/sinorus eval ../shared/eval/dev.jsonl
+
+## make bench: pipeline benchmarks on a loopback replay (SIZE=tiny|small|medium|large; default medium)
+SIZE ?= medium
+.PHONY: bench
+bench: install
+	$(PY) scripts/ensure_postgres.py >/dev/null
+	$(PY) -m benchmarks.run --size $(SIZE)
