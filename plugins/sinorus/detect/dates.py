@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 from collections.abc import Callable
@@ -764,7 +765,7 @@ _ZH_SEP = r"\s*(?:至|到|-|—|–|~|～)\s*"
 _ZH_YMD = re.compile(
     r"(?<![0-9０-９])"
     + _ZH_YEAR
-    + r"?\s*(?P<m1>"
+    + r"?(?P<m1>"
     + _ZH_MONTH
     + r")\s*月\s*(?P<d1>"
     + _ZH_DAY
@@ -788,7 +789,7 @@ _ZH_DAY_ONLY = re.compile(
     + r"(?P<d2>[0-9０-９]{1,2})\s*日)?(?![元本语军方籍资企产均])"
 )
 _ZH_YM = re.compile(
-    r"(?<![0-9０-９])" + _ZH_YEAR + r"?\s*(?P<m1>" + _ZH_MONTH + r")\s*月(?:份)?(?!\s*[0-9０-９])"
+    r"(?<![0-9０-９])" + _ZH_YEAR + r"?(?P<m1>" + _ZH_MONTH + r")\s*月(?:份)?(?!\s*[0-9０-９])"
 )
 _ZH_YEAR_ONLY = re.compile(
     r"(?<![0-9０-９])(?P<y>[0-9０-９]{4}|[〇零一二三四五六七八九]{4})\s*年(?![代度级])"
@@ -924,13 +925,23 @@ _RULES: tuple[tuple[re.Pattern[str], _Handler, tuple[str, ...]], ...] = (
 )
 
 
-def _languages(lang: str | None) -> tuple[str, ...]:
-    """Rule sets to apply: the article's language, or all when unknown."""
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _languages(lang: str | None, text: str) -> tuple[str, ...]:
+    """Rule sets to apply: the article's language, or those whose script the text uses."""
     if lang:
         code = lang.strip().lower()[:2]
         if code in _ANY:
             return (code,)
-    return _ANY
+    # Unknown language: English rules also catch ISO dates, so they always run.
+    found = ["en"]
+    if _CYRILLIC.search(text):
+        found.append("ru")
+    if _CJK.search(text):
+        found.append("zh")
+    return tuple(found)
 
 
 def find_dates(
@@ -944,7 +955,7 @@ def find_dates(
     if isinstance(published, datetime.datetime):
         published = published.date()
     ctx = _Ctx(published if isinstance(published, Date) else None, prefer)
-    languages = _languages(lang)
+    languages = _languages(lang, text)
     found: list[DateMention] = []
     for pattern, handler, rule_languages in _RULES:
         if not any(code in rule_languages for code in languages):
@@ -965,13 +976,21 @@ def find_dates(
 
 def _without_overlaps(found: list[DateMention]) -> list[DateMention]:
     """Keep the longest of overlapping mentions, in text order."""
+    # Kept spans never overlap, so sorted starts and ends pair up; neighbours decide a clash.
+    starts: list[int] = []
+    ends: list[int] = []
     kept: list[DateMention] = []
-    taken: list[tuple[int, int]] = []
-    for mention in sorted(found, key=lambda m: (-(m.end - m.start), m.start)):
-        if any(mention.start < end and start < mention.end for start, end in taken):
+    for mention in sorted(found, key=lambda m: (m.start - m.end, m.start)):
+        index = bisect.bisect_right(starts, mention.start)
+        if index > 0 and ends[index - 1] > mention.start:
             continue
+        if index < len(starts) and starts[index] < mention.end:
+            continue
+        if mention.start == mention.end and index > 0 and starts[index - 1] == mention.start:
+            continue
+        starts.insert(index, mention.start)
+        ends.insert(index, mention.end)
         kept.append(mention)
-        taken.append((mention.start, mention.end))
     return sorted(kept, key=lambda m: (m.start, m.end))
 
 
@@ -1014,39 +1033,37 @@ _EN_ORDINAL = re.compile(
     r"fortieth|fiftieth)))(?![A-Za-z0-9])"
 )
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]")
-_EN_ROUND_NOUNS = frozenset(
-    {
-        "round",
-        "consultation",
-        "consultations",
-        "dialogue",
-        "session",
-        "talks",
-        "meeting",
-        "summit",
-        "patrol",
-        "exercise",
-        "exercises",
-        "drill",
-        "drills",
-    }
+# The first noun is "round" itself, which outranks the others.
+_EN_ROUND_NOUNS = (
+    "round",
+    "consultation",
+    "dialogue",
+    "session",
+    "talks",
+    "meeting",
+    "summit",
+    "patrol",
+    "exercise",
+    "drill",
 )
+_EN_NOUN = re.compile(r"(?<![A-Za-z])(?i:" + "|".join(_EN_ROUND_NOUNS) + ")")
+_NOUN_REACH = 120
 # An ordinal before these numbers something other than a recurring bilateral event.
-_EN_STOP = frozenset(
-    {
-        "anniversary",
-        "congress",
-        "century",
-        "birthday",
-        "plenum",
-        "plenary",
-        "time",
-        "times",
-        "year",
-        "day",
-        "largest",
-        "biggest",
-    }
+_EN_STOP = (
+    "anniversary",
+    "congress",
+    "century",
+    "birthday",
+    "plenum",
+    "plenary",
+    "time",
+    "times",
+    "year",
+    "years",
+    "day",
+    "days",
+    "largest",
+    "biggest",
 )
 
 _RU_ORD_STEMS = (
@@ -1100,7 +1117,22 @@ _RU_ROUND_NOUNS = (
     "учени",
     "сесси",
 )
-_RU_STOP = ("годовщин", "съезд", "век", "раз", "юбиле", "пленум", "день", "год")
+_RU_NOUN = re.compile(r"(?<![А-Яа-яЁё])(?i:" + "|".join(_RU_ROUND_NOUNS) + ")")
+_RU_STOP = (
+    "годовщин",
+    "съезд",
+    "век",
+    "века",
+    "веке",
+    "раз",
+    "юбилей",
+    "пленум",
+    "день",
+    "дня",
+    "год",
+    "года",
+    "году",
+)
 
 _ZH_ROUND = re.compile(
     r"第\s*(?P<n>[0-9０-９]{1,3}|[一二三四五六七八九十百〇零两]{1,4})\s*(?P<kw>轮|次)"
@@ -1139,13 +1171,14 @@ def _noun_after(
 ) -> str | None:
     """The first round noun within seven words after `end`, or None at a stop or sentence end."""
     words = 0
-    for token in word_re.finditer(text, end, min(len(text), end + 120)):
+    for token in word_re.finditer(text, end, min(len(text), end + _NOUN_REACH)):
         word = token.group().lower()
         if not word[0].isalpha():
             if word in '.;:!?()"«»“”':
                 return None
             continue
-        if any(word.startswith(stop) for stop in stops):
+        # Short stops must match whole words: "раз" (time) is not "развитие".
+        if any(word == stop or (len(stop) > 4 and word.startswith(stop)) for stop in stops):
             return None
         for noun in nouns:
             if word.startswith(noun):
@@ -1154,6 +1187,40 @@ def _noun_after(
         if words >= 7:
             return None
     return None
+
+
+def _near(starts: list[int], end: int) -> bool:
+    """Whether a round noun starts within reach after `end`."""
+    index = bisect.bisect_left(starts, end)
+    return index < len(starts) and starts[index] - end <= _NOUN_REACH
+
+
+def _ordinal_rounds(
+    text: str,
+    ordinals: re.Pattern[str],
+    value_of: Callable[[re.Match[str]], int | None],
+    noun_re: re.Pattern[str],
+    word_re: re.Pattern[str],
+    nouns: tuple[str, ...],
+    stops: tuple[str, ...],
+) -> list[tuple[bool, int]]:
+    """Ordinals followed by a round noun, as (named "round", value)."""
+    # Only ordinals shortly before a noun are read word by word, which keeps long texts linear.
+    starts = [match.start() for match in noun_re.finditer(text)]
+    if not starts:
+        return []
+    found: list[tuple[bool, int]] = []
+    for match in ordinals.finditer(text):
+        if not _near(starts, match.end()):
+            continue
+        value = value_of(match)
+        noun = _noun_after(text, match.end(), word_re, nouns, stops)
+        if value is None or noun is None or not 0 < value < 1000:
+            continue
+        if value == 1 and noun != nouns[0]:
+            continue
+        found.append((noun == nouns[0], value))
+    return found
 
 
 def _best_round(candidates: list[tuple[bool, int]]) -> int | None:
@@ -1168,27 +1235,16 @@ def find_round(text: str, lang: str | None) -> int | None:
     """The ordinal of a recurring meeting ("20th round", "第二十轮"), or None."""
     if not isinstance(text, str) or not text:
         return None
-    languages = _languages(lang)
+    languages = _languages(lang, text)
     candidates: list[tuple[bool, int]] = []
     if "en" in languages:
-        en_nouns = tuple(sorted(_EN_ROUND_NOUNS, key=len, reverse=True))
-        for match in _EN_ORDINAL.finditer(text):
-            value = _en_ordinal_value(match)
-            noun = _noun_after(text, match.end(), _EN_WORD, en_nouns, tuple(_EN_STOP))
-            if value is None or noun is None or not 0 < value < 1000:
-                continue
-            if value == 1 and noun != "round":
-                continue
-            candidates.append((noun == "round", value))
+        candidates += _ordinal_rounds(
+            text, _EN_ORDINAL, _en_ordinal_value, _EN_NOUN, _EN_WORD, _EN_ROUND_NOUNS, _EN_STOP
+        )
     if "ru" in languages:
-        for match in _RU_ORDINAL.finditer(text):
-            value = _ru_ordinal_value(match)
-            noun = _noun_after(text, match.end(), _RU_WORD, _RU_ROUND_NOUNS, _RU_STOP)
-            if value is None or noun is None or not 0 < value < 1000:
-                continue
-            if value == 1 and noun != "раунд":
-                continue
-            candidates.append((noun == "раунд", value))
+        candidates += _ordinal_rounds(
+            text, _RU_ORDINAL, _ru_ordinal_value, _RU_NOUN, _RU_WORD, _RU_ROUND_NOUNS, _RU_STOP
+        )
     if "zh" in languages:
         for match in _ZH_ROUND.finditer(text):
             value = _number(match.group("n"))
