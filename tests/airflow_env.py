@@ -15,7 +15,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
-PLUGINS = ROOT / "plugins"
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 HOME = Path(tempfile.mkdtemp(prefix=f"sinorus-airflow-{_worker}-"))
@@ -25,7 +24,9 @@ SETTINGS = {
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME / 'airflow.db'}",
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
+    # Not plugins/: Airflow imports every .py file under its plugins folder as a plugin module,
+    # and the sinorus package is on the path already (installed editable).
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(HOME / "plugins"),
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
     "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(HOME / "logs"),
