@@ -280,6 +280,7 @@ def test_long_input() -> None:
         ("第二十九次定期会晤", "zh", 29),
         ("第三十轮", "zh", 30),
         ("the 20th round", None, 20),
+        ("hanno presieduto il 18° round di consultazioni", "it", 18),
         ("第二十轮", None, 20),
     ],
 )

@@ -1026,7 +1026,7 @@ _EN_SIMPLE = {
 _EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
 
 _EN_ORDINAL = re.compile(
-    r"(?<![A-Za-z0-9])(?:(?P<n>[0-9]{1,3})(?:st|nd|rd|th)|"
+    r"(?<![A-Za-z0-9])(?:(?P<n>[0-9]{1,3})(?:st|nd|rd|th|[°º])|"
     r"(?i:(?:(?P<tens>twenty|thirty|forty|fifty)[\s-]+)?(?P<unit>first|second|third|fourth|"
     r"fifth|sixth|seventh|eighth|ninth)|(?P<simple>tenth|eleventh|twelfth|thirteenth|"
     r"fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|"
