@@ -40,7 +40,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from sinorus import pipeline
 
-    result = pipeline.ingest_cycle(args.feeds, progress=_progress)
+    result = pipeline.ingest_cycle(args.feeds, progress=_progress, force=args.force)
     f, x = result["feeds"], result["extracted"]
     rows = [
         ["feeds polled", f.get("feeds", 0)],
@@ -63,7 +63,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from sinorus import pipeline
 
-    result = pipeline.run_cycle(args.feeds, send=not args.no_alerts)
+    result = pipeline.run_cycle(args.feeds, send=not args.no_alerts, force=args.force)
     print(json.dumps(result, indent=2, default=str, ensure_ascii=False))
     return 0
 
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch", help="run one ingestion cycle: feeds to stored articles")
     p.add_argument("--feeds", help="feed list YAML (default: SINORUS_FEEDS or the shipped list)")
+    p.add_argument("--force", action="store_true", help="poll every enabled feed, due or not")
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser(
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--feeds", help="feed list YAML (default: SINORUS_FEEDS or the shipped list)")
     p.add_argument("--no-alerts", action="store_true", help="queue alerts but do not send them")
+    p.add_argument("--force", action="store_true", help="poll every enabled feed, due or not")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("feeds", help="print each feed's health")

@@ -101,14 +101,16 @@ def sync_feeds(conn: psycopg2.extensions.connection, specs: Sequence[FeedSpec]) 
     return {"listed": len(specs), "enabled": enabled, "total": total, "dropped": dropped}
 
 
-def due_feed_ids(conn: psycopg2.extensions.connection, now: datetime) -> list[int]:
-    """Enabled feeds whose next poll is due, the longest-waiting first."""
+def due_feed_ids(
+    conn: psycopg2.extensions.connection, now: datetime, *, force: bool = False
+) -> list[int]:
+    """Enabled feeds due for a poll (every enabled feed with force), longest-waiting first."""
     with conn, conn.cursor() as cur:
         cur.execute(
             "SELECT id FROM feeds WHERE enabled AND "
-            "(next_due_at IS NULL OR next_due_at <= %s) "
+            "(%s OR next_due_at IS NULL OR next_due_at <= %s) "
             "ORDER BY next_due_at NULLS FIRST, id",
-            (now + DUE_GRACE,),
+            (force, now + DUE_GRACE),
         )
         return [row[0] for row in cur.fetchall()]
 

@@ -19,14 +19,14 @@ FEED_BATCH = 25
 
 
 def load_feeds(
-    feeds_file: str | Path | None = None, *, batch_size: int = FEED_BATCH
+    feeds_file: str | Path | None = None, *, batch_size: int = FEED_BATCH, force: bool = False
 ) -> dict[str, Any]:
-    """Sync the feed list into the database and return the due feeds in batches."""
+    """Sync the feed list into the database; return the due feeds (all, with force) in batches."""
     specs = feeds.load_feed_list(feeds_file)
     conn = sdb.connect()
     try:
         counts = feeds.sync_feeds(conn, specs)
-        due = feeds.due_feed_ids(conn, datetime.now(UTC))
+        due = feeds.due_feed_ids(conn, datetime.now(UTC), force=force)
     finally:
         conn.close()
     log.info("feed list: %s; %d due now", counts, len(due))
@@ -62,13 +62,14 @@ def ingest_cycle(
     *,
     run_id: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Fetch every due feed and extract the new articles: the `sinorus fetch` command."""
     t0 = time.monotonic()
     run_id = run_id or ingest.run_id_now()
-    loaded = load_feeds(feeds_file)
+    loaded = load_feeds(feeds_file, force=force)
     total = sum(len(b) for b in loaded["batches"])
-    fetched: dict[str, Any] = {}
+    fetched: dict[str, Any] = ingest.FetchSummary().as_dict()
     done = 0
     for batch in loaded["batches"]:
         part = fetch_batch(batch, run_id)
@@ -141,7 +142,9 @@ def recluster(days: int = 7) -> dict[str, Any]:
         conn.close()
 
 
-def run_cycle(feeds_file: str | Path | None = None, *, send: bool = True) -> dict[str, Any]:
+def run_cycle(
+    feeds_file: str | Path | None = None, *, send: bool = True, force: bool = False
+) -> dict[str, Any]:
     """One whole cycle without a scheduler: fetch, extract, detect, cluster, load, alert."""
     t0 = time.monotonic()
     conn = sdb.connect()
@@ -149,7 +152,7 @@ def run_cycle(feeds_file: str | Path | None = None, *, send: bool = True) -> dic
         sdb.migrate(conn)
     finally:
         conn.close()
-    result = ingest_cycle(feeds_file)
+    result = ingest_cycle(feeds_file, force=force)
     result["detected"] = detect_events()
     result["published"] = publish()
     if send:
