@@ -40,3 +40,13 @@ SIZE ?= medium
 bench: install
 	$(PY) scripts/ensure_postgres.py >/dev/null
 	$(PY) -m benchmarks.run --size $(SIZE)
+
+.PHONY: demo airflow
+
+## make demo: ingest + alerts DAGs through Airflow on the offline sample (loopback only), printed
+demo: install
+	$(PY) scripts/demo.py
+
+## make airflow: Airflow standalone with these DAGs on http://127.0.0.1:8080 (Ctrl-C stops it)
+airflow: install
+	scripts/airflow_standalone.sh
