@@ -50,3 +50,9 @@ demo: install
 ## make airflow: Airflow standalone with these DAGs on http://127.0.0.1:8080 (Ctrl-C stops it)
 airflow: install
 	scripts/airflow_standalone.sh
+
+## make fuzz: fuzz the feed-to-article path for FUZZ_SECONDS (default 600); CI runs a small budget
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz: install
+	$(PY) scripts/fuzz.py --seconds $(FUZZ_SECONDS)
