@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint unit eval clean-db
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt scripts/install_system_packages.sh
+	bash scripts/install_system_packages.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'

@@ -130,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feeds", help="print each feed's health")
     p.set_defaults(func=cmd_feeds)
 
+    from sinorus import cli_events
     from sinorus.alerts import rules
+
+    cli_events.add_commands(sub)
 
     p = sub.add_parser("mute", help="mute alerts by person, type or outlet; --list; --remove ID")
     rules.configure_mute_parser(p)
