@@ -21,7 +21,7 @@ import tests.airflow_env  # noqa: F401  (Airflow hooks read connections from env
 from sinorus import db as sdb
 from sinorus.alerts import channels as ch
 from sinorus.alerts import outbox
-from tests.reliability.support import free_port, query, record
+from tests.reliability.support import free_port, query, record, wait_until
 from tests.support.badservers import RawServer
 from tests.support.servers import LocalServer, Reply, Request
 from tests.test_alerts import enqueue, meeting, stored_event
@@ -251,3 +251,51 @@ def test_smtp_dropping_the_connection_leaves_the_alert_pending(
         controller.stop()
     assert len(received) == 1
     record(faults_injected=1, faults_survived=1)
+
+
+def test_a_sender_killed_between_delivery_and_commit_resends_exactly_that_alert_once(
+    db: Any, slack: LocalServer, database_url: str
+) -> None:
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook  # noqa: F401
+
+    ids = pending_events(db, 3)
+    locker = sdb.connect(database_url)
+    accepted: list[int] = []
+
+    def webhook(req: Request) -> Reply:
+        accepted.append(int(SOURCE.search(req.body.decode())[1]))  # type: ignore[index]
+        if len(accepted) == 1:
+            # SHARE lets the sender keep its claimed row but makes its UPDATE to 'sent' wait:
+            # the sender is held exactly between "Slack accepted" and "marked sent".
+            with locker.cursor() as cur:
+                cur.execute("LOCK TABLE alerts IN SHARE MODE")
+        return Reply(200, b"ok")
+
+    slack.routes[WEBHOOK] = webhook
+    child = multiprocessing.get_context("fork").Process(target=sender, args=(database_url,))
+    child.start()
+    try:
+
+        def held_before_commit() -> bool:
+            return bool(
+                query(
+                    db,
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'UPDATE alerts SET status = ''sent''%%'",
+                )
+            )
+
+        assert wait_until(held_before_commit, 60), "the sender never reached the window"
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(30)
+    finally:
+        locker.rollback()
+        locker.close()
+    assert child.exitcode == -signal.SIGKILL
+    assert statuses(db) == Counter({"pending": 3})  # the delivered one too: not marked
+    assert outbox.send_pending(db, [ch.SlackChannel()]).sent == 3
+    per_event = Counter(accepted)
+    assert per_event[accepted[0]] == 2  # the one alert in the window went out twice
+    assert all(per_event[i] == 1 for i in ids if i != accepted[0])  # every other once
+    assert statuses(db) == Counter({"sent": 3})
+    record(faults_injected=1, faults_survived=1, alerts_lost=0, duplicate_alerts=1, alert_kills=1)

@@ -22,6 +22,7 @@ from tests.reliability.support import (
     query,
     record,
     snapshot,
+    wait_until,
 )
 from tests.support.servers import LocalServer, Reply, Request
 
@@ -136,3 +137,53 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     assert recovered == undisturbed, (checksum(undisturbed), checksum(recovered))
     assert query(db, "SELECT url, etag FROM feeds ORDER BY url") == etags
     record(faults_injected=kills, faults_survived=kills, rows_lost=0, rows_duplicated=0)
+
+
+def fetch_one(url: str, ids: list[int], port: int) -> None:
+    conn = sdb.connect(url)
+    with fetcher_for(port) as fetcher:
+        ingest.fetch_feeds(conn, ids, run_id=RUN, fetcher=fetcher)
+    conn.close()
+
+
+def test_a_worker_killed_after_storing_articles_before_advancing_the_feed_stores_nothing(
+    db, server: LocalServer, database_url: str
+) -> None:
+    site = Site(server, n_feeds=1, per_feed=5, etags=True).build()
+    [feed_id] = add_feeds(db, site.specs())
+    # Hold the feed's row: the worker can insert its articles, then waits at the UPDATE of
+    # the feed's state, inside the same transaction. That is where it gets killed.
+    locker = sdb.connect(database_url)
+    with locker.cursor() as cur:
+        # NO KEY: the articles' foreign key check (KEY SHARE) passes; the UPDATE waits.
+        cur.execute("SELECT id FROM feeds WHERE id = %s FOR NO KEY UPDATE", (feed_id,))
+    child = multiprocessing.get_context("fork").Process(
+        target=fetch_one, args=(database_url, [feed_id], server.port)
+    )
+    child.start()
+    try:
+
+        def waiting_with_articles_written() -> bool:
+            rows = query(
+                db,
+                "SELECT a.pid FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' "
+                "AND a.query LIKE 'UPDATE feeds SET etag%%' AND EXISTS (SELECT 1 FROM pg_locks l "
+                "WHERE l.pid = a.pid AND l.relation = 'articles'::regclass "
+                "AND l.mode = 'RowExclusiveLock')",
+            )
+            return bool(rows)
+
+        assert wait_until(waiting_with_articles_written, 60), "the worker never got there"
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(30)
+    finally:
+        locker.rollback()
+        locker.close()
+    assert child.exitcode == -signal.SIGKILL
+    assert query(db, "SELECT count(*) FROM articles") == [(0,)]
+    assert query(db, "SELECT etag, last_status FROM feeds") == [(None, None)]
+    assert query(db, "SELECT count(*) FROM fetch_log") == [(0,)]
+    fetch_one(database_url, [feed_id], server.port)  # the retry stores everything
+    assert len(query(db, "SELECT id FROM articles")) == 5
+    assert query(db, "SELECT etag FROM feeds") == [('"feed-0"',)]
+    record(faults_injected=1, faults_survived=1, rows_lost=0)
