@@ -314,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             g = growth[factor]
             say(
                 f"cycle {factor}x: {g['rows']['articles']} articles in {g['first']['seconds']:.2f}s"
-                f" {g['first']['stages']}, peak RSS {g['peak_rss_mb']} MB"
+                f" ({g['first']['cpu_seconds']:.2f}s CPU) {g['first']['stages']},"
+                f" peak RSS {g['peak_rss_mb']} MB"
             )
         main_cycle = growth[1]
         first_s = main_cycle["first"]["seconds"]
@@ -324,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{f}x": {
                 "articles": g["rows"]["articles"],
                 "seconds": round(g["first"]["seconds"], 3),
+                "cpu_seconds": round(g["first"]["cpu_seconds"], 3),
                 "stages": g["first"]["stages"],
+                "stages_cpu": g["first"]["stages_cpu"],
                 "peak_rss_mb": g["peak_rss_mb"],
             }
             for f, g in growth.items()
