@@ -124,7 +124,8 @@ LIMIT %(limit)s
 EVENT = f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = %s"
 
 MENTIONS = """
-SELECT m.id, m.article_id, a.outlet, a.lang, a.title, a.url, a.published_at, m.type, m.status,
+SELECT m.id, m.article_id, coalesce(a.site_name, a.outlet) AS outlet, a.lang, a.title, a.url,
+       a.published_at, m.type, m.status,
        m.event_date, m.evidence, m.highlights, m.confidence
 FROM event_mentions m
 JOIN articles a ON a.id = m.article_id

@@ -57,7 +57,7 @@ SELECT e.id, e.type, e.status, e.event_date, e.location, e.participants, e.peopl
 
 # One line per article, earliest first; the same article mentioned twice is one source.
 SOURCES_QUERY = """
-SELECT a.outlet, a.title, a.url, a.lang, a.published_at
+SELECT a.outlet, a.title, a.url, a.lang, a.published_at, a.site_name
   FROM articles a
  WHERE a.id IN (SELECT m.article_id FROM event_mentions m WHERE m.event_id = %s)
  ORDER BY a.published_at NULLS LAST, a.id

@@ -152,7 +152,8 @@ def _safe_url(value: Any) -> str | None:
 
 
 def _source_label(source: Source) -> str:
-    outlet = _text(source.get("outlet"), 60)
+    # The site's own name reads better than its host, and tells apart sites sharing one.
+    outlet = _text(source.get("site_name") or source.get("outlet"), 60)
     title = _text(source.get("title"), TITLE_CHARS)
     if outlet and title:
         return f"{outlet}: {title}"
