@@ -544,6 +544,15 @@ def test_operator_file_loads(tmp_path: Path):
     assert (m.role, m.level) == ("governor", "working")
 
 
+def test_operator_path_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from sinorus.detect.actors import DATA_DIR, actors_path
+
+    monkeypatch.delenv("SINORUS_ACTORS", raising=False)
+    assert actors_path() == DATA_DIR
+    monkeypatch.setenv("SINORUS_ACTORS", str(tmp_path / "mine.yaml"))
+    assert actors_path() == tmp_path / "mine.yaml"
+
+
 def test_fold_keeps_length():
     text = "Serguéi Лавро́в — Ёлка’s «test»\u00a0x"
     assert len(fold(text)) == len(text)

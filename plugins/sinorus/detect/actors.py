@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from sinorus import settings
+
 Level = Literal["head_of_state", "head_of_government", "minister", "senior_official", "working"]
 
 LEVELS: tuple[str, ...] = (
@@ -1116,7 +1118,12 @@ def _overlap(a: _Candidate, b: _Candidate) -> bool:
     return a.start < b.end and b.start < a.end
 
 
+def actors_path() -> Path:
+    """The operator's actor data (SINORUS_ACTORS: a YAML file or a folder), else the package's."""
+    return Path(settings.env("SINORUS_ACTORS") or DATA_DIR)
+
+
 @functools.cache
 def default_gazetteer() -> Gazetteer:
-    """The package's gazetteer, loaded once per process."""
-    return Gazetteer.load()
+    """The gazetteer at actors_path(), loaded once per process."""
+    return Gazetteer.load(actors_path())
