@@ -261,6 +261,23 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_state() -> dict[str, Any]:
+    """The commit measured, and the package files that differed from it (a shared checkout)."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(  # noqa: S603 - fixed git arguments
+            ["git", *args],  # noqa: S607 - git from PATH, like a developer's shell
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    dirty = git("status", "--porcelain", "--", "plugins", "sql").splitlines()
+    return {"commit": git("rev-parse", "--short", "HEAD") or None, "uncommitted": dirty}
+
+
 def verdicts(results: dict[str, Any]) -> dict[str, bool]:
     met = {}
     for key, (target, kind) in TARGETS.items():
@@ -288,11 +305,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--latency", type=float, default=0.02, help="seconds each replay response waits"
     )
+    parser.add_argument(
+        "--factors",
+        help="growth runs to make, e.g. 1,16 (default 1,4,16); 1 is always made",
+    )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
+    if args.factors:
+        factors = {int(x) for x in args.factors.split(",") if x.strip()} | {1}
+        size = dataclasses.replace(size, factors=tuple(sorted(factors)))
     say = print
     started = time.monotonic()
     load_at_start = [round(x, 2) for x in os.getloadavg()]
+    code = code_state()
     corpus = load_corpus()
     say(f"corpus: {corpus.source}")
     admin = admin_url()
@@ -365,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         "size": args.size,
         "corpus": corpus.source,
         "machine": machine() | {"load_average_at_start": load_at_start},
+        "code": code,
         "config": asdict(size) | {"latency_s": args.latency},
         "cycle_vs_extraction": round(first_s / base_s, 3),
         # CPU-time ratios stay meaningful on a shared, loaded machine (the cycle's own process
