@@ -109,8 +109,8 @@ def article_keys(size: Size, factor: int) -> list[int]:
 def bench_extraction(corpus: Corpus, keys: list[int]) -> tuple[float, float]:
     """trafilatura alone over the replay's pages, called as extract.py calls it."""
     pages = [decode_html(corpus.page(k), "utf-8") for k in keys]
-    # One warm-up call, as the cycle's process has trafilatura's lazy set-up done by then too.
-    trafilatura.bare_extraction(pages[0], url="http://127.0.0.1/warm", with_metadata=True)
+    # No warm-up: the cycle's process also meets trafilatura's lazy set-up (dateparser compiles
+    # each language's rules on first use) inside its timing, as every fresh task process does.
     t, c = time.perf_counter(), time.process_time()
     for k, page in zip(keys, pages, strict=True):
         trafilatura.bare_extraction(
