@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 
 from sinorus import db as sdb
+from tests.support import figures
 from tests.support.servers import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,19 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs ../shared/{'/'.join(parts)} (present in CI, absent in a user's clone)")
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, not an xdist worker
+        figures.clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = figures.collected()
+    if lines:
+        terminalreporter.section("figures measured by the tests")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pytest
 from sinorus import extract, feeds, ingest
 from sinorus.fetch import FetchConfig, Fetcher
 from tests.conftest import shared_path
+from tests.support.figures import report_figure
 from tests.support.servers import LocalServer, Reply
 
 pytestmark = pytest.mark.integration
@@ -51,8 +52,8 @@ def test_every_corpus_feed_ends_as_a_recorded_outcome(db, server: LocalServer) -
     assert log["nfp-notafeed.html"][0] == "failed"
     assert "not a feed" in log["nfp-notafeed.html"][4]
     failed_or_bozo = [n for n, row in log.items() if row[0] != "ok" or row[3]]
-    print(
-        f"\ncorpus feeds: {len(files)} served, {summary.ok} ok, {summary.failed} failed, "
+    report_figure(
+        f"corpus feeds: {len(files)} served, {summary.ok} ok, {summary.failed} failed, "
         f"{len(failed_or_bozo)} failed or bozo, {summary.new_articles} articles stored"
     )
     with db.cursor() as cur:
@@ -79,8 +80,8 @@ def test_extraction_hit_rate_on_corpus_pages() -> None:
         without_clean += sum(s not in body for s in case["without"])
     recall = with_hits / with_total
     cleanliness = without_clean / without_total
-    print(
-        f"\nextraction on {len(cases)} corpus pages: {pages_used} used as article body; "
+    report_figure(
+        f"extraction on {len(cases)} corpus pages: {pages_used} used as article body; "
         f"expected snippets found {with_hits}/{with_total} ({recall:.1%}); "
         f"boilerplate kept out {without_clean}/{without_total} ({cleanliness:.1%})"
     )
