@@ -50,13 +50,19 @@ def test_ssrf_links_in_a_feed_are_never_requested_and_fall_back_to_the_summary(
             "localhost-name": f"http://localhost:{inner.port}/admin",
             "mapped-v6": f"http://[::ffff:127.0.0.1]:{inner.port}/admin",
             "hex-ip": f"http://0x7f000001:{inner.port}/admin",
+            "decimal-ip": f"http://2130706433:{inner.port}/admin",
+            "short-ip": f"http://127.1:{inner.port}/admin",
+            "v6-loopback": f"http://[::1]:{inner.port}/admin",
+            "userinfo": f"http://user:pw@127.0.0.1:{inner.port}/admin",
+            "trailing-dot": f"http://localhost.:{inner.port}/admin",
             "metadata": "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
             "private-10": "http://10.0.0.1/admin",
             "private-192": "http://192.168.1.1/",
             "cgnat": "http://100.64.0.1/",
             "redirect": server.url("/redirect-inside"),
         }
-        items = [(k, url, f"Entry {k}", NOW) for k, url in targets.items()]
+        # A distinct query per entry: canonical URLs of several targets would coincide.
+        items = [(k, f"{url}?case={k}", f"Entry {k}", NOW) for k, url in targets.items()]
         server.routes["/feed.xml"] = Reply(200, rss(items), {"Content-Type": "application/xml"})
         from sinorus import feeds
 
