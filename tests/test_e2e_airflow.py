@@ -272,7 +272,11 @@ def test_slack_down_leaves_the_alert_pending_until_the_webhook_answers(
     sample: Path,
     mailbox: Mailbox,
     webhook: Webhook,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The feed list from the Airflow Variable wins over SINORUS_FEEDS (here a missing file).
+    monkeypatch.setenv("AIRFLOW_VAR_SINORUS_FEEDS", str(sample))
+    monkeypatch.setenv("SINORUS_FEEDS", str(sample.parent / "missing.yaml"))
     # Only the meeting's message is refused, so the channel's consecutive-failure cut-off
     # cannot skip it before it is tried.
     webhook.fail_on = MEETING_PERSON
