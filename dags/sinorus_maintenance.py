@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 
 SCHEDULE = os.environ.get("SINORUS_MAINTENANCE_SCHEDULE") or "17 3 * * *"
 
-# Retention and health queries stay here until the package grows a maintenance stage for them.
-PRUNE_FETCH_LOG = "DELETE FROM fetch_log WHERE started_at < now() - make_interval(days => %s)"
-
 default_args: dict[str, Any] = {
     "owner": "sinorus",
     "retries": 2,
@@ -69,46 +66,9 @@ def sinorus_maintenance() -> None:
 
         Read-only; fails only when the database is unreachable.
         """
-        from datetime import UTC
+        from sinorus import pipeline
 
-        from sinorus import db, health
-
-        now = datetime.now(UTC)
-        conn = db.connect()
-        try:
-            rows = [r for r in health.feed_health(conn) if r["enabled"]]
-        finally:
-            conn.close()
-        failing = [
-            {"id": r["id"], "name": r["name"], "url": r["url"], "error": r["last_error"]}
-            for r in rows
-            if r["consecutive_failures"]
-            and (r["last_ok_at"] is None or now - r["last_ok_at"] >= timedelta(days=1))
-            and r["last_checked_at"] is not None
-        ]
-        silent = [
-            {
-                "id": r["id"],
-                "name": r["name"],
-                "url": r["url"],
-                "last_new_at": str(r["last_new_at"]),
-            }
-            for r in rows
-            if r["last_checked_at"] is not None
-            and (r["last_new_at"] or r["last_ok_at"] or r["last_checked_at"])
-            < now - timedelta(days=7)
-        ]
-        for feed in failing:
-            log.warning(
-                "feed failing for a day or more: %s (%s): %s",
-                feed["name"],
-                feed["url"],
-                feed["error"],
-            )
-        for feed in silent:
-            log.warning("feed with no new item for a week: %s (%s)", feed["name"], feed["url"])
-        log.info("feeds: %d enabled, %d failing, %d silent", len(rows), len(failing), len(silent))
-        return {"enabled": len(rows), "failing": failing, "silent": silent}
+        return pipeline.feed_report()
 
     @task
     def prune_fetch_log() -> dict[str, Any]:
@@ -117,18 +77,9 @@ def sinorus_maintenance() -> None:
 
         If it fails (database unreachable), clear it: a second run deletes nothing more.
         """
-        from sinorus import db
+        from sinorus import pipeline
 
-        days = _days("SINORUS_FETCH_LOG_DAYS", 90)
-        conn = db.connect()
-        try:
-            with db.transaction(conn) as cur:
-                cur.execute(PRUNE_FETCH_LOG, (days,))
-                deleted = cur.rowcount
-        finally:
-            conn.close()
-        log.info("deleted %d fetch_log rows older than %d days", deleted, days)
-        return {"deleted": deleted, "days": days}
+        return pipeline.prune_fetch_log(days=_days("SINORUS_FETCH_LOG_DAYS", 90))
 
     @task
     def recluster() -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Airflow reads its settings once, at first import: set them before anything imports it.
+import tests.airflow_env  # noqa: F401  isort: skip
+
 import os
 import subprocess
 import sys

@@ -159,3 +159,29 @@ def run_cycle(
         result["alerts"] = send_alerts()
     result["seconds"] = round(time.monotonic() - t0, 2)
     return result
+
+
+def feed_report() -> dict[str, Any]:
+    """Feeds failing for a day and feeds silent for a week, for the maintenance DAG."""
+    from sinorus import health
+
+    conn = sdb.connect()
+    try:
+        report = health.feed_report(conn)
+    finally:
+        conn.close()
+    for key in ("failing", "silent"):
+        for feed in report[key]:
+            feed.update({k: str(v) for k, v in feed.items() if isinstance(v, datetime)})
+    return report
+
+
+def prune_fetch_log(days: int = 90) -> dict[str, Any]:
+    """Drop fetch-log rows older than `days` (articles are kept)."""
+    from sinorus import health
+
+    conn = sdb.connect()
+    try:
+        return {"deleted": health.prune_fetch_log(conn, days=days), "days": days}
+    finally:
+        conn.close()
