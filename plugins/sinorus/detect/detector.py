@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -12,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import regex as re
 import yaml
 
 from sinorus.detect import dates as sdates
@@ -31,8 +31,12 @@ TRIGGERS_PATH = DATA_DIR / "triggers.yaml"
 BACKGROUND_DAYS = 21
 MIN_CONFIDENCE = 0.5
 # Characters before a trigger searched for a status cue ("will", "is expected to", "将").
-CUE_WINDOW = 60
+CUE_WINDOW = 100
 CUE_WINDOW_CJK = 14
+# A real sentence has a handful of event words; more is a list or junk, not more events.
+MAX_TRIGGERS_PER_SENTENCE = 8
+MAX_MENTIONS = 200
+MERGE_PEERS = 6
 # A both-sides phrase this close to the trigger names the trigger's own participants.
 DYAD_ADJACENT = 3
 # Meeting triggers too weak to stand alone inside a multilateral frame ("the SCO summit").
@@ -50,7 +54,7 @@ NOUN_MEETING = re.compile(
     re.IGNORECASE,
 )
 PERSON_KINDS = frozenset({"person", "role", "titled"})
-_LATIN_OR_CYR = re.compile(r"^[\p{Latin}\p{Cyrillic}]")
+_LATIN_OR_CYR = re.compile(r"^[A-Za-z\u00C0-\u024F\u0400-\u04FF]")
 
 
 def _compile(patterns: list[str], bounded: bool = True) -> str:
@@ -60,19 +64,43 @@ def _compile(patterns: list[str], bounded: bool = True) -> str:
     body = "|".join(f"(?:{p})" for p in parts)
     if not bounded:
         return body
-    return rf"(?<![\p{{L}}\p{{N}}])(?:{body})(?![\p{{L}}\p{{N}}])"
+    return rf"(?<!\w)(?:{body})(?!\w)"
 
 
 def _block_regex(block: dict[str, Any] | None) -> str:
     """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese."""
     if not block:
         return ""
-    out: list[str] = []
+    bounded: list[str] = []
+    free: list[str] = []
     for lang, pats in block.items():
-        pats = [str(p) for p in pats or []]
-        if pats:
-            out.append(_compile(pats, bounded=str(lang) not in ("zh", "ja")))
+        (free if str(lang) in ("zh", "ja") else bounded).extend(str(p) for p in pats or [])
+    # One boundary around the whole alternation: per-pattern lookarounds make it crawl.
+    out = [_compile(bounded)] if bounded else []
+    if free:
+        out.append(_compile(free, bounded=False))
     return "|".join(out)
+
+
+def _merge_blocks(blocks: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Several {lang: [patterns]} blocks as one."""
+    out: dict[str, list[str]] = {}
+    for block in blocks:
+        for lang, pats in (block or {}).items():
+            out.setdefault(str(lang), []).extend(str(p) for p in pats or [])
+    return out
+
+
+def _scanners(block: dict[str, Any], flags: int = re.IGNORECASE) -> list[re.Pattern[str]]:
+    """Whole-text scanners: word-bounded scripts and Chinese apart, each fast on its own."""
+    bounded = [str(p) for lang, ps in block.items() if lang not in ("zh", "ja") for p in ps or []]
+    free = [str(p) for lang, ps in block.items() if lang in ("zh", "ja") for p in ps or []]
+    out = []
+    if bounded:
+        out.append(re.compile(_compile(bounded), flags))
+    if free:
+        out.append(re.compile(_compile(free, bounded=False), flags))
+    return out
 
 
 def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
@@ -80,9 +108,7 @@ def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
     body = _block_regex(block)
     if not body:
         return None
-    return re.compile(
-        rf"(?:{body})[\s,]*(?:on\s+|в\s+|во\s+|last\s+)?$", re.IGNORECASE | re.VERSION1
-    )
+    return re.compile(rf"(?:{body})[\s,]*(?:on\s+|в\s+|во\s+|last\s+)?$", re.IGNORECASE)
 
 
 def _since(block: dict[str, Any] | None) -> re.Pattern[str] | None:
@@ -90,7 +116,7 @@ def _since(block: dict[str, Any] | None) -> re.Pattern[str] | None:
     body = _block_regex(block)
     if not body:
         return None
-    return re.compile(rf"(?:{body})[^,;.:!?，。；]{{0,60}}$", re.IGNORECASE | re.VERSION1)
+    return re.compile(rf"(?:{body})[^,;.:!?，。；]{{0,60}}$", re.IGNORECASE)
 
 
 def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
@@ -98,22 +124,22 @@ def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
     if not patterns:
         return None
     parts = [_compile([p]) if _LATIN_OR_CYR.match(str(p)) else f"(?:{p})" for p in patterns]
-    return re.compile("|".join(parts), flags | re.VERSION1)
+    return re.compile("|".join(parts), flags)
 
 
 def _union(block: dict[str, Any] | None, flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
     body = _block_regex(block)
     if not body:
         return None
-    return re.compile(body, flags | re.VERSION1)
+    return re.compile(body, flags)
 
 
 @dataclass
 class Rules:
     """The trigger lexicons, compiled once."""
 
-    triggers: re.Pattern[str]
-    group_type: dict[str, str]
+    triggers: list[re.Pattern[str]]
+    type_patterns: list[tuple[str, re.Pattern[str]]]
     type_as: dict[str, str]
     cameo: dict[str, str]
     plover: dict[str, str]
@@ -130,7 +156,7 @@ class Rules:
     third_leaders: re.Pattern[str] | None
     multilateral: re.Pattern[str] | None
     negative: re.Pattern[str] | None
-    companies: dict[str, re.Pattern[str]]
+    companies: dict[str, list[re.Pattern[str]]]
     counterpart_words: re.Pattern[str] | None
     agreement_verbs: re.Pattern[str] | None
     reporting: re.Pattern[str] | None
@@ -142,27 +168,34 @@ class Rules:
     agreement_documents: re.Pattern[str] | None
     counterparts: dict[str, list[str]]
     locations: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    location_any: list[re.Pattern[str]] = field(default_factory=list)
+    dyad_any: re.Pattern[str] | None = None
 
 
 def load_rules(path: Path | None = None) -> Rules:
     """Compile triggers.yaml (the shipped one unless a path is given)."""
     data = yaml.safe_load((path or TRIGGERS_PATH).read_text(encoding="utf-8"))
-    groups: list[str] = []
-    group_type: dict[str, str] = {}
+    type_patterns: list[tuple[str, re.Pattern[str]]] = []
     type_as: dict[str, str] = {}
     cameo: dict[str, str] = {}
     plover: dict[str, str] = {}
-    for i, (name, spec) in enumerate(data["types"].items()):
-        gname = f"t{i}"
-        groups.append(f"(?P<{gname}>{_block_regex(spec.get('triggers'))})")
-        group_type[gname] = name
+    for name, spec in data["types"].items():
+        body = _block_regex(spec.get("triggers"))
+        type_patterns.append((name, re.compile(body, re.IGNORECASE)))
         type_as[name] = spec.get("as", name)
         cameo[name] = str(spec.get("cameo", ""))
         plover[name] = str(spec.get("plover", ""))
     econ = data["types"].get("economic", {})
     return Rules(
-        triggers=re.compile("|".join(groups), re.IGNORECASE | re.VERSION1),
-        group_type=group_type,
+        triggers=_scanners(
+            {
+                lang: [
+                    p for spec in data["types"].values() for p in (spec["triggers"].get(lang) or [])
+                ]
+                for lang in {lg for spec in data["types"].values() for lg in spec["triggers"]}
+            }
+        ),
+        type_patterns=type_patterns,
         type_as=type_as,
         cameo=cameo,
         plover=plover,
@@ -197,9 +230,14 @@ def load_rules(path: Path | None = None) -> Rules:
         multilateral=_union(data.get("multilateral")),
         negative=_union(data.get("negative_topics")),
         companies={
-            str(c): pat
+            str(c): _scanners(
+                {
+                    "en": [p for p in pats or [] if _LATIN_OR_CYR.match(str(p))],
+                    "zh": [p for p in pats or [] if not _LATIN_OR_CYR.match(str(p))],
+                },
+                flags=0,
+            )
             for c, pats in (data.get("companies") or {}).items()
-            if (pat := _mixed([str(p) for p in pats or []])) is not None
         },
         counterpart_words=_union(data.get("counterpart_words")),
         reporting=_ending(data.get("reporting")),
@@ -214,6 +252,8 @@ def load_rules(path: Path | None = None) -> Rules:
             str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
             for k, v in (data.get("counterparts") or {}).items()
         },
+        location_any=_scanners(_merge_blocks(list((data.get("locations") or {}).values()))),
+        dyad_any=_union(_merge_blocks(list((data.get("dyad_phrases") or {}).values()))),
         locations=[
             (str(city), pat)
             for city, block in (data.get("locations") or {}).items()
@@ -236,6 +276,19 @@ class _Trigger:
     text: str
 
 
+def _trigger_type(rules: Rules, text: str, m: re.Match[str]) -> str | None:
+    """The lexicon a trigger match came from: the first type matching the same span."""
+    first: str | None = None
+    for name, pat in rules.type_patterns:
+        hit = pat.match(text, m.start())
+        if hit is None:
+            continue
+        if hit.end() == m.end():
+            return name
+        first = first or name
+    return first
+
+
 @dataclass
 class _Doc:
     text: str
@@ -247,6 +300,7 @@ class _Doc:
     actor_starts: list[int]
     phone_context: bool
     title_end: int  # end of the title sentence within text (0 when no title)
+    company_spans: set[tuple[int, int]]
 
 
 def _sentence_index(starts: list[int], pos: int) -> int:
@@ -317,7 +371,7 @@ def _cue_before(pat: re.Pattern[str] | None, text: str, pos: int, window: int) -
 
 def _clause_before(text: str, lo: int, hi: int) -> str:
     seg = text[lo:hi]
-    for stop in (";", "—", " – ", "。", "；"):
+    for stop in (";", "—", " – ", "。", "；", "“", "”", "«", "»", '"'):
         k = seg.rfind(stop)
         if k >= 0:
             seg = seg[k + len(stop) :]
@@ -328,6 +382,26 @@ _PRECISION_PENALTY = {"day": 0, "week": 30, "month": 60, "season": 90, "year": 2
 _QUOTE = re.compile(r"[“”\"«»]")
 
 
+def _find_dates(
+    text: str, lang: str, published: date | None, prefer: str
+) -> list[sdates.DateMention]:
+    """Dates in the sentence; a yearless day read as nearly a year ago is read as the nearest."""
+    found = sdates.find_dates(text, lang, published, prefer=prefer)
+    if published is None or prefer != "past":
+        return found
+    out: list[sdates.DateMention] = []
+    nearest: list[sdates.DateMention] | None = None
+    for d in found:
+        if d.relative and (published - d.date).days > 300:
+            if nearest is None:
+                nearest = sdates.find_dates(text, lang, published, prefer="nearest")
+            twin = next((n for n in nearest if n.start == d.start and n.end == d.end), None)
+            if twin is not None and abs((twin.date - published).days) <= 60:
+                d = twin  # "9月15日" in a September article: this September, not last
+        out.append(d)
+    return out
+
+
 def _month_names(
     names: list[str], text: str, published: date, prefer: str
 ) -> list[sdates.DateMention]:
@@ -335,7 +409,7 @@ def _month_names(
     out: list[sdates.DateMention] = []
     lowered = text.lower()
     for number, name in enumerate(names, 1):
-        for m in re.finditer(rf"(?<!\p{{L}}){re.escape(name)}(?!\p{{L}})", lowered):
+        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", lowered):
             year = published.year
             if prefer == "future" and number < published.month:
                 year += 1
@@ -480,18 +554,21 @@ class Detector:
         lang = (lang or guess_lang(doc_text)).lower()[:2]
         rules = self.rules
         triggers = [
-            _Trigger(m.start(), m.end(), rules.group_type[m.lastgroup], m.group(0))
-            for m in rules.triggers.finditer(doc_text)
-            if m.lastgroup
+            _Trigger(m.start(), m.end(), kind, m.group(0))
+            for pat in rules.triggers
+            for m in pat.finditer(doc_text)
+            if (kind := _trigger_type(rules, doc_text, m))
         ]
+        triggers.sort(key=lambda t: t.start)
         if not triggers:
             return []
         sentences = split_sentences(doc_text)
         if not sentences:
             return []
         starts = [s.start for s in sentences]
-        actors = self.gaz.find(doc_text, lang, published)
-        for country, pat in rules.companies.items():
+        actors = list(self.gaz.find(doc_text, lang, published))
+        company_spans: set[tuple[int, int]] = set()
+        for country, pats in rules.companies.items():
             # State companies act for their side in deals (Gazprom, CNPC).
             actors.extend(
                 ActorMention(
@@ -506,7 +583,11 @@ class Detector:
                     None,
                     None,
                 )
+                for pat in pats
                 for m in pat.finditer(doc_text)
+            )
+            company_spans.update(
+                (m.start(), m.end()) for pat in pats for m in pat.finditer(doc_text)
             )
         actors.sort(key=lambda a: a.start)
         title_end = 0
@@ -523,12 +604,17 @@ class Detector:
             actor_starts=[a.start for a in actors],
             phone_context=any(t.type == "call" for t in triggers),
             title_end=title_end,
+            company_spans=company_spans,
         )
         by_sentence: dict[int, list[_Trigger]] = {}
         for t in triggers:
-            by_sentence.setdefault(_sentence_index(starts, t.start), []).append(t)
+            here = by_sentence.setdefault(_sentence_index(starts, t.start), [])
+            if len(here) < MAX_TRIGGERS_PER_SENTENCE:
+                here.append(t)
         mentions: list[Mention] = []
         for idx, trig in by_sentence.items():
+            if len(mentions) >= MAX_MENTIONS:
+                break  # an "article" with this many events is a dump; keep the first ones
             for cand in self._sentence_candidates(doc, idx, trig):
                 mention = self._finish(doc, cand)
                 if mention is not None:
@@ -552,15 +638,26 @@ class Detector:
             else []
         )
         dyad: _Dyad | None = None
-        for kind, pat in rules.dyad:
-            m = pat.search(doc.text, s.start, s.end)
-            if m:
-                dyad = _Dyad(kind, m.start(), m.end())
-                break
+        if rules.dyad_any is None or rules.dyad_any.search(doc.text, s.start, s.end):
+            for kind, pat in rules.dyad:
+                m = pat.search(doc.text, s.start, s.end)
+                if m:
+                    dyad = _Dyad(kind, m.start(), m.end())
+                    break
+        if not actors and dyad is None:
+            return []
         one_sided = False
         if sides != {"CN", "RU"}:
             missing = {"CN", "RU"} - sides
-            if dyad is not None and not third and self._context_has(doc, idx, missing):
+            if (
+                dyad is not None
+                and not third
+                and (
+                    self._context_has(doc, idx, missing)
+                    # "the two leaders" after "Xi arrived in Moscow": one side named is enough
+                    or (dyad.kind in rules.dyad_roles and self._context_sides(doc, idx))
+                )
+            ):
                 # A both-sides phrase ("the two leaders", "стороны", "双方") stands for the
                 # dyad when the neighbouring sentences name the other side.
                 pass
@@ -577,7 +674,7 @@ class Detector:
         multilateral = rules.multilateral is not None and rules.multilateral.search(
             doc.text, s.start, s.end
         )
-        companies = any(p.search(doc.text, s.start, s.end) for p in rules.companies.values())
+        companies = any((a.start, a.end) in doc.company_spans for a in actors)
         types_here = {rules.type_as.get(t.type, t.type) for t in triggers}
         contact_verbs = [t for t in triggers if t.type in ("meeting", "call", "conversation")]
         signing = "agreement" in types_here
@@ -588,7 +685,9 @@ class Detector:
             if trig.type == "conversation" and doc.phone_context:
                 etype = "call"
             if one_sided and (
-                etype not in ("meeting", "call") or any(m.start() <= trig.end + 40 for m in third)
+                etype not in ("meeting", "call")
+                or WEAK_MEETING.match(trig.text.strip()) is not None  # "Xi arrived in Kazan"
+                or any(m.start() <= trig.end + 40 for m in third)
             ):
                 continue
             if etype in ("meeting", "call"):
@@ -660,6 +759,10 @@ class Detector:
 
     def _context_has(self, doc: _Doc, idx: int, needed: set[str]) -> bool:
         """Whether the previous or next sentence (or the title) names the needed sides."""
+        return needed <= self._context_sides(doc, idx)
+
+    def _context_sides(self, doc: _Doc, idx: int) -> set[str]:
+        """Sides the previous and next sentences (and the title) name, unless about others."""
         found: set[str] = set()
         for j in (idx - 1, idx + 1, 0 if doc.title_end else -1):
             if 0 <= j < len(doc.sentences) and j != idx:
@@ -671,13 +774,13 @@ class Detector:
                 for a in _actors_in(doc, other):
                     if not a.weak:
                         found |= _side(a)
-        return needed <= found
+        return found
 
     def _status(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str:
         rules = self.rules
-        if _cue_near(rules.cancelled, doc.text, trig.start, trig.end, 40):
+        if _cue_near(rules.cancelled, doc.text, trig.start, trig.end, 80):
             return "cancelled"
-        if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 40):
+        if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 80):
             return "postponed"
         cjk = doc.lang in ("zh", "ja")
         window = CUE_WINDOW_CJK if cjk else CUE_WINDOW
@@ -732,12 +835,14 @@ class Detector:
             # unless persons stand closer to the trigger than the phrase does.
             d_dyad = _distance(dyad.start, dyad.end, trig.start)
             resolved = _resolve_dyad(self.gaz, self.rules, dyad.kind, doc.published)
+            adjacent = d_dyad <= DYAD_ADJACENT
             for p in resolved:
                 a = picked.get(p.country)
                 # A phrase that is the trigger's own noun group ("a Russian-Chinese summit")
-                # outranks whoever announced it; elsewhere it only fills a missing side.
-                if a is None or (
-                    d_dyad <= DYAD_ADJACENT and _distance(a.start, a.end, trig.start) > d_dyad
+                # outranks whoever announced it; elsewhere it only fills a side nobody names
+                # ("Lavrov said, before the meeting, that the leaders' summit..." is no Xi–Lavrov).
+                if (a is None and (adjacent or not picked)) or (
+                    adjacent and a is not None and _distance(a.start, a.end, trig.start) > d_dyad
                 ):
                     participants[p.country] = [p]
             spans.append((dyad.start, dyad.end))
@@ -887,7 +992,7 @@ class Detector:
         prefer = "future" if status == "planned" else "past"
         found = [
             d
-            for d in sdates.find_dates(s.text, doc.lang, doc.published, prefer=prefer)
+            for d in _find_dates(s.text, doc.lang, doc.published, prefer)
             if not _reported(rules.reporting, s.text, d.start, d.end)
             and not _reported(rules.validity, s.text, d.start, d.end)
             and not (rules.since and rules.since.search(s.text, max(0, d.start - 70), d.start))
@@ -904,6 +1009,8 @@ class Detector:
                 earlier = sdates.find_dates(prev, doc.lang, doc.published, prefer="past")
                 if earlier:
                     best = earlier[-1]
+        # A date across a quote mark dates what the quote says, not the trigger's event.
+        found = [d for d in found if not _QUOTE.search(s.text, *sorted((d.start, trig_rel)))]
         if found:
             best = min(found, key=lambda d: _date_score(s.text, d, trig_rel))
         event_date = best.date if best else None
@@ -914,6 +1021,9 @@ class Detector:
             last = best.end_date or best.date
             if status == "held" and best.date > pub and best.precision == "day":
                 status = "planned"
+            elif status == "held" and best.date > pub:
+                # "next month" cannot date a contact reported as done: the date is another's
+                best, event_date, event_end, date_text = None, None, None, None
             elif (
                 status == "planned"
                 and last < pub - timedelta(days=1)
@@ -970,12 +1080,15 @@ class Detector:
 
     def _location(self, text: str, s: Sentence, trig: _Trigger) -> str | None:
         best: tuple[int, str] | None = None
-        for city, pat in self.rules.locations:
-            for m in pat.finditer(text, s.start, s.end):
+        for scan in self.rules.location_any:
+            for m in scan.finditer(text, s.start, s.end):
                 if m.group(0).isupper() and len(m.group(0)) > 3:
                     continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
+                city = next(
+                    (c for c, pat in self.rules.locations if pat.fullmatch(m.group(0))), None
+                )
                 d = abs(m.start() - trig.start)
-                if best is None or d < best[0]:
+                if city and (best is None or d < best[0]):
                     best = (d, city)
         return best[1] if best else None
 
@@ -1038,7 +1151,8 @@ def merge_mentions(mentions: list[Mention]) -> list[Mention]:
     groups: list[list[Mention]] = []
     for m in mentions:
         for g in groups:
-            if all(_compatible(m, other) for other in g):
+            # the first and the latest members stand for the group (linear on long inputs)
+            if all(_compatible(m, other) for other in g[:1] + g[-MERGE_PEERS:]):
                 g.append(m)
                 break
         else:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-
-import regex as re
 
 # Tokens after which a full stop does not end a sentence (titles, months, initials).
 _ABBREVIATIONS = frozenset(
@@ -70,9 +69,9 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence end: terminal punctuation (with closing quotes/brackets) then space, or a CJK stop.
 _END = re.compile(
-    r"(?:[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|\n\s*"
+    r"(?:(?<![.!?…])[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|\n\s*"
     # a stop glued to the next sentence ("...the war.Beijing this week"), common in scraped text
-    r"|(?<=\p{Ll}{2}[.!?][\"'”’»]?)(?=\p{Lu}\p{Ll}))",
+    r"|(?<=[a-zа-яё]{2}[.!?])(?=[A-ZА-ЯЁ][a-zа-яё]))",
 )
 _WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
 _SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]")
@@ -116,11 +115,23 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
+# Longer runs without a stop (tables, junk, CJK without punctuation) are cut into pieces, so
+# one pathological "sentence" cannot make the per-sentence analysis quadratic.
+MAX_SENTENCE = 1500
+
+
 def _append(out: list[Sentence], text: str, start: int, end: int) -> None:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
+    while end - start > MAX_SENTENCE:
+        cut = text.rfind(" ", start + MAX_SENTENCE // 2, start + MAX_SENTENCE)
+        cut = cut if cut > start else start + MAX_SENTENCE
+        out.append(Sentence(start, cut, text[start:cut]))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
     if end > start:
         out.append(Sentence(start, end, text[start:end]))
 

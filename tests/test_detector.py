@@ -1,0 +1,419 @@
+"""The event detector on sentences written for these tests (never copied from the corpora)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from sinorus.detect.detector import detect, merge_mentions
+from sinorus.detect.model import DETECTOR_VERSION, Mention, Participant
+from sinorus.detect.text import guess_lang, split_sentences
+
+PUB = date(2025, 6, 11)  # a Wednesday
+
+
+def people(m: Mention) -> set[str]:
+    return {p.person_id for p in m.participants if p.person_id}
+
+
+def only(mentions: list[Mention], type_: str) -> Mention:
+    found = [m for m in mentions if m.type == type_ and not m.background]
+    assert len(found) == 1, [(m.type, m.evidence) for m in mentions]
+    return found[0]
+
+
+# -- positives per language and type -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "type_", "who"),
+    [
+        (
+            "Chinese President Xi Jinping held talks with Russian President Vladimir Putin "
+            "in Beijing on Tuesday.",
+            "en",
+            "meeting",
+            {"xi-jinping", "vladimir-putin"},
+        ),
+        (
+            "Foreign Minister Wang Yi met his Russian counterpart Sergei Lavrov on Monday.",
+            "en",
+            "meeting",
+            {"wang-yi", "sergey-lavrov"},
+        ),
+        (
+            "Vladimir Putin and Xi Jinping spoke by phone on Tuesday, the Kremlin said.",
+            "en",
+            "call",
+            {"xi-jinping", "vladimir-putin"},
+        ),
+        (
+            "Министр иностранных дел России Сергей Лавров провёл переговоры с Ван И в Москве "
+            "во вторник.",
+            "ru",
+            "meeting",
+            {"wang-yi", "sergey-lavrov"},
+        ),
+        (
+            "Владимир Путин провёл телефонный разговор с Си Цзиньпином во вторник.",
+            "ru",
+            "call",
+            {"xi-jinping", "vladimir-putin"},
+        ),
+        (
+            "6月10日，国家主席习近平在北京同俄罗斯总统普京举行会谈。",
+            "zh",
+            "meeting",
+            {"xi-jinping", "vladimir-putin"},
+        ),
+        (
+            "6月10日，国家主席习近平同俄罗斯总统普京通电话。",
+            "zh",
+            "call",
+            {"xi-jinping", "vladimir-putin"},
+        ),
+        (
+            "El martes, el canciller ruso Serguéi Lavrov se reunió con Wang Yi en Moscú.",
+            "es",
+            "meeting",
+            {"wang-yi", "sergey-lavrov"},
+        ),
+    ],
+)
+def test_contacts_in_each_language(text: str, lang: str, type_: str, who: set[str]) -> None:
+    m = only(detect(text, lang=lang, published=PUB), type_)
+    assert people(m) == who
+    assert m.status == "held"
+    assert m.level is not None
+
+
+def test_agreement_signed_by_named_leaders() -> None:
+    text = (
+        "On Tuesday Xi Jinping and Vladimir Putin signed a joint statement on deepening "
+        "their partnership."
+    )
+    m = only(detect(text, lang="en", published=PUB), "agreement")
+    assert people(m) == {"xi-jinping", "vladimir-putin"}
+    assert m.cameo == "057" and m.plover == "AGREE"
+
+
+def test_joint_exercise_with_country_adjectives_only() -> None:
+    text = "Chinese and Russian navies began a joint naval exercise in the Sea of Japan on Monday."
+    m = only(detect(text, lang="en", published=PUB), "military")
+    assert m.participants == []
+    assert m.level is None
+    assert m.location == "Sea of Japan"
+    assert m.cameo == "062"
+
+
+def test_visa_waiver_policy_in_chinese() -> None:
+    text = "外交部宣布，自2025年6月15日起，中方对俄罗斯持普通护照人员试行免签政策。"
+    m = only(detect(text, lang="zh", published=PUB), "policy")
+    assert m.status == "planned"
+    assert m.event_date == date(2025, 6, 15)
+
+
+def test_company_deal_is_economic_not_agreement() -> None:
+    text = (
+        "Gazprom and CNPC signed a contract on additional gas supplies via the Power of "
+        "Siberia pipeline on Monday."
+    )
+    found = detect(text, lang="en", published=PUB)
+    assert [m.type for m in found if not m.background] == ["economic"]
+
+
+# -- negatives -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Russian President Vladimir Putin met Indian Prime Minister Narendra Modi on Friday.",
+            "en",
+        ),
+        ("Sergei Lavrov held talks with US Secretary of State Marco Rubio in Riyadh.", "en"),
+        ("Chinese Foreign Minister Wang Yi met Marco Rubio in Kuala Lumpur on Friday.", "en"),
+        (
+            "Indian Prime Minister Narendra Modi held talks with Xi Jinping and Vladimir Putin "
+            "at the summit.",
+            "en",
+        ),
+        (
+            "Washington imposed sanctions on Chinese companies accused of supplying drones to "
+            "Russia.",
+            "en",
+        ),
+        ("China denied supplying weapons to Russia, the foreign ministry spokesperson said.", "en"),
+        (
+            "The SCO summit in Astana will gather the leaders of China, Russia, India and "
+            "Kazakhstan.",
+            "en",
+        ),
+        ("Хоккеисты СКА обыграли пекинский «Куньлунь» в Москве со счётом 3:2.", "ru"),
+        ("Iran, Russia and China began joint naval drills near Chabahar on Monday.", "en"),
+        ("习近平同巴西总统卢拉举行会谈。", "zh"),
+        ("", "en"),
+    ],
+)
+def test_not_our_events(text: str, lang: str) -> None:
+    assert [m for m in detect(text, lang=lang, published=PUB) if not m.background] == []
+
+
+def test_opinion_recalling_an_old_meeting_is_background() -> None:
+    text = "Putin and Xi Jinping met in Samarkand on 15 September 2022 and praised their ties."
+    found = detect(text, lang="en", published=PUB)
+    assert found and all(m.background for m in found)
+
+
+def test_past_perfect_recollection_without_date_is_dropped() -> None:
+    text = "Xi Jinping and Vladimir Putin had met many times before the war."
+    assert detect(text, lang="en", published=PUB) == []
+
+
+# -- status, date, level, round, location ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "status"),
+    [
+        ("Vladimir Putin will visit Beijing next week for talks with Xi Jinping.", "en", "planned"),
+        ("Wang Yi is expected to meet Sergei Lavrov in Moscow on Friday.", "en", "planned"),
+        ("Путин посетит Китай и проведет переговоры с Си Цзиньпином в сентябре.", "ru", "planned"),
+        ("国家主席习近平将于下周同俄罗斯总统普京举行会谈。", "zh", "planned"),
+        ("Wang Yi met Sergei Lavrov in Moscow on Monday.", "en", "held"),
+        (
+            "The planned meeting between Xi Jinping and Vladimir Putin was postponed.",
+            "en",
+            "postponed",
+        ),
+    ],
+)
+def test_status(text: str, lang: str, status: str) -> None:
+    m = only(detect(text, lang=lang, published=PUB), "meeting")
+    assert m.status == status
+
+
+def test_dates_resolve_against_publication() -> None:
+    m = only(detect("Wang Yi met Sergei Lavrov on Monday.", lang="en", published=PUB), "meeting")
+    assert m.event_date == date(2025, 6, 9)
+    assert m.date_text and "Monday" in m.date_text
+    planned = only(
+        detect("Wang Yi will meet Sergei Lavrov on Friday.", lang="en", published=PUB), "meeting"
+    )
+    assert planned.event_date == date(2025, 6, 13)
+
+
+def test_undated_held_news_takes_the_publication_date() -> None:
+    m = only(detect("Wang Yi met Sergei Lavrov in Moscow.", lang="en", published=PUB), "meeting")
+    assert m.event_date == PUB
+    assert m.date_text is None
+
+
+def test_level_is_the_lower_side() -> None:
+    text = "Vladimir Putin received Chinese Foreign Minister Wang Yi in the Kremlin on Tuesday."
+    m = only(detect(text, lang="en", published=PUB), "meeting")
+    assert m.level == "minister"
+    assert m.location is None or m.location == "Moscow"
+
+
+def test_roles_resolve_on_the_article_date() -> None:
+    text = "The Chinese defence minister held talks with the Russian defence minister on Monday."
+    later = only(detect(text, lang="en", published=PUB), "meeting")
+    assert "andrei-belousov" in people(later)
+    earlier = only(detect(text, lang="en", published=date(2023, 4, 17)), "meeting")
+    assert "sergei-shoigu" in people(earlier)
+
+
+def test_round_and_location() -> None:
+    text = (
+        "Wang Yi and Sergei Shoigu will co-chair the 20th round of China-Russia strategic "
+        "security consultations in Moscow on Thursday."
+    )
+    m = only(detect(text, lang="en", published=PUB), "meeting")
+    assert m.round == 20
+    assert m.location == "Moscow"
+    assert m.status == "planned"
+
+
+def test_location_in_russian_case_forms() -> None:
+    text = "Сергей Лавров встретился с Ван И в Пекине в понедельник."
+    m = only(detect(text, lang="ru", published=PUB), "meeting")
+    assert m.location == "Beijing"
+
+
+def test_two_leaders_resolve_to_office_holders() -> None:
+    text = (
+        "Xi Jinping arrived in Moscow on Monday. The two leaders signed a joint statement on "
+        "Tuesday."
+    )
+    m = only(detect(text, lang="en", published=PUB), "agreement")
+    assert people(m) == {"xi-jinping", "vladimir-putin"}
+
+
+def test_pronoun_subject_takes_the_side_from_the_previous_sentence() -> None:
+    text = (
+        "Chinese President Xi Jinping arrived in Kazan on Monday. On Tuesday he will meet "
+        "Russian President Vladimir Putin."
+    )
+    m = only(detect(text, lang="en", published=PUB), "meeting")
+    assert people(m) == {"xi-jinping", "vladimir-putin"}
+
+
+def test_held_and_planned_events_in_one_article_stay_apart() -> None:
+    text = (
+        "Sergei Lavrov met Wang Yi in Moscow on Monday. "
+        "Lavrov said Vladimir Putin would visit China in September for talks with Xi Jinping."
+    )
+    found = [m for m in detect(text, lang="en", published=PUB) if m.type == "meeting"]
+    assert {(m.status, frozenset(people(m))) for m in found} == {
+        ("held", frozenset({"sergey-lavrov", "wang-yi"})),
+        ("planned", frozenset({"vladimir-putin", "xi-jinping"})),
+    }
+
+
+def test_repeats_in_one_article_merge() -> None:
+    text = (
+        "Xi Jinping held talks with Vladimir Putin in Beijing on Tuesday. "
+        "During the talks, Xi told Putin that ties were strong. "
+        "Putin thanked Xi Jinping for the meeting."
+    )
+    found = [m for m in detect(text, lang="en", published=PUB) if m.type == "meeting"]
+    assert len(found) == 1
+
+
+def test_title_counts_as_a_sentence() -> None:
+    found = detect(
+        "The talks lasted three hours.",
+        lang="en",
+        published=PUB,
+        title="Lavrov holds talks with Wang Yi in Moscow",
+    )
+    m = only(found, "meeting")
+    assert people(m) == {"sergey-lavrov", "wang-yi"}
+
+
+def test_mention_serialises_to_json() -> None:
+    m = only(detect("Wang Yi met Sergei Lavrov on Monday.", lang="en", published=PUB), "meeting")
+    data = json.loads(json.dumps(m.to_dict()))
+    assert data["event_date"] == "2025-06-09"
+    assert data["participants"][0]["country"] == "CN"  # China first
+    for start, end in data["highlights"]:
+        assert 0 <= start < end <= len(data["evidence"])
+    assert DETECTOR_VERSION
+
+
+def test_merge_keeps_different_counterparts_apart() -> None:
+    def mention(ru: str) -> Mention:
+        return Mention(
+            type="meeting",
+            status="held",
+            event_date=PUB,
+            date_text="Monday",
+            location=None,
+            participants=[
+                Participant("Wang Yi", "wang-yi", "CN", None, None, "minister"),
+                Participant(ru, ru.lower().replace(" ", "-"), "RU", None, None, "minister"),
+            ],
+            level="minister",
+            round=None,
+            evidence="x",
+            highlights=[],
+            confidence=0.9,
+            cameo="040",
+            plover="CONSULT",
+            background=False,
+        )
+
+    assert len(merge_mentions([mention("Sergey Lavrov"), mention("Nikolai Patrushev")])) == 2
+    assert len(merge_mentions([mention("Sergey Lavrov"), mention("Sergey Lavrov")])) == 1
+
+
+# -- robustness ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "." * 5000,
+        "Xi " * 20000,
+        "met talks signed " * 3000,
+        "\x00\ufffd\u202e" * 100,
+        "习近平" * 5000 + "普京会晤" * 2000,
+        "<html><body>" + "Путин встретился с Си Цзиньпином. " * 500,
+    ],
+)
+def test_bad_input_gives_a_result_not_a_crash(text: str) -> None:
+    found = detect(text, lang=None, published=None)
+    assert isinstance(found, list)
+    for m in found:
+        assert 0.0 <= m.confidence <= 1.0
+
+
+def test_one_megabyte_article() -> None:
+    chunk = (
+        "Markets were calm on Monday as investors weighed the outlook for interest rates. "
+        "Analysts expect little change this quarter. "
+    )
+    text = chunk * (1_000_000 // len(chunk)) + "Wang Yi met Sergei Lavrov in Moscow on Monday."
+    found = detect(text, lang="en", published=PUB)
+    assert [m.type for m in found] == ["meeting"]
+
+
+def test_mixed_scripts_and_no_date() -> None:
+    text = "Путин и Xi Jinping провели переговоры. 习近平同普京举行会谈。"
+    found = detect(text, lang=None, published=None)
+    assert found and all(m.event_date is None or m.status != "held" for m in found) is not None
+
+
+def test_sentences_keep_offsets() -> None:
+    text = "Mr. Putin met Xi. Then U.S. officials left!习近平会见普京。Next."
+    for s in split_sentences(text):
+        assert text[s.start : s.end] == s.text
+    assert [s.text for s in split_sentences(text)][:2] == [
+        "Mr. Putin met Xi.",
+        "Then U.S. officials left!",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Путин встретился с Си", "ru"), ("习近平会见普京", "zh"), ("Putin met Xi", "en")],
+)
+def test_language_guess(text: str, lang: str) -> None:
+    assert guess_lang(text) == lang
+
+
+def test_cli_reads_html_from_stdin() -> None:
+    html = (
+        "<html><body><article><p>Foreign Minister Wang Yi met Russian Foreign Minister "
+        "Sergei Lavrov in Moscow on Monday to prepare the summit of the two leaders. "
+        "They discussed trade, energy and security in detail.</p></article></body></html>"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "sinorus.cli", "detect", "-", "--published", "2025-06-11"],
+        input=html,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert any(d["type"] == "meeting" and d["event_date"] == "2025-06-09" for d in data)
+
+
+def test_cli_rejects_a_bad_date() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "sinorus.cli", "detect", "-", "--published", "yesterday"],
+        input="text",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "YYYY-MM-DD" in out.stderr
