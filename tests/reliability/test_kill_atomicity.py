@@ -42,6 +42,12 @@ def worker(url: str, ids: list[int], port: int) -> None:
     conn.close()
 
 
+def detect_worker(url: str) -> None:
+    conn = sdb.connect(url)
+    events.detect_pending(conn, batch=5)
+    conn.close()
+
+
 class Killer:
     """Counts requests to the site and SIGKILLs the worker shortly after the n-th one."""
 
@@ -131,11 +137,48 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     assert kills >= KILLS // 2, f"only {kills} of {KILLS} workers were killed mid-cycle"
 
     worker(database_url, ids, server.port)  # the final, undisturbed attempt
+    # Detection killed inside a batch: the outbox table is held, so the worker stops at its
+    # first alert, after writing that batch's events and mentions, and is killed there.
+    locker = sdb.connect(database_url)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLE alerts IN SHARE MODE")
+    child = ctx.Process(target=detect_worker, args=(database_url,))
+    child.start()
+    try:
+
+        def mid_batch() -> bool:
+            return bool(
+                query(
+                    db,
+                    "SELECT a.pid FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' "
+                    "AND a.query LIKE 'INSERT INTO alerts%%' AND EXISTS (SELECT 1 FROM pg_locks "
+                    "l WHERE l.pid = a.pid AND l.relation = 'event_mentions'::regclass "
+                    "AND l.mode = 'RowExclusiveLock')",
+                )
+            )
+
+        assert wait_until(mid_batch, 60), "the detect worker never reached its first alert"
+        Killer._kill(child.pid or 0)
+        child.join(30)
+    finally:
+        locker.rollback()
+        locker.close()
+    assert child.exitcode == -signal.SIGKILL
+    detect_kills = 1
+    # Batches before the killed one are complete; the killed one left nothing behind.
+    orphans = query(
+        db,
+        "SELECT count(*) FROM articles a WHERE a.detected_version IS NULL AND EXISTS "
+        "(SELECT 1 FROM event_mentions m WHERE m.article_id = a.id)",
+    )
+    assert orphans == [(0,)]
     events.detect_pending(db)
+    print(f"\nkilled {kills} ingest workers and {detect_kills} detect worker mid-batch")
     assert feed_invariant(db, site) == len(ids)
     recovered = snapshot(db, CONTENT)
     assert recovered == undisturbed, (checksum(undisturbed), checksum(recovered))
     assert query(db, "SELECT url, etag FROM feeds ORDER BY url") == etags
+    kills += detect_kills
     record(faults_injected=kills, faults_survived=kills, rows_lost=0, rows_duplicated=0)
 
 
