@@ -3,6 +3,7 @@ arbitrary Unicode, and the detector on arbitrary text never raise and keep their
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,7 +21,11 @@ from tests.reliability.support import record
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 EXAMPLES = {"tried": 0}
 FEED_URL = "http://news.example/feed.xml"
-PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# SINORUS_PROPERTY_EXAMPLES raises the budget for a long run on demand.
+EXAMPLES_PER_TEST = int(os.environ.get("SINORUS_PROPERTY_EXAMPLES") or 150)
+PROFILE = settings(
+    max_examples=EXAMPLES_PER_TEST, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # Words that steer generated text into the detector's deeper paths.
 WORDS = [
     "Xi Jinping",
@@ -238,7 +243,11 @@ detector_text = st.lists(st.one_of(st.text(max_size=30), st.sampled_from(WORDS))
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES_PER_TEST + 50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     text=detector_text,
     title=st.one_of(st.none(), detector_text),
