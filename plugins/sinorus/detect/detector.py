@@ -7,6 +7,7 @@ import bisect
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -91,16 +92,52 @@ def _merge_blocks(blocks: list[dict[str, Any]]) -> dict[str, list[str]]:
     return out
 
 
-def _scanners(block: dict[str, Any], flags: int = re.IGNORECASE) -> list[re.Pattern[str]]:
-    """Whole-text scanners: word-bounded scripts and Chinese apart, each fast on its own."""
-    bounded = [str(p) for lang, ps in block.items() if lang not in ("zh", "ja") for p in ps or []]
-    free = [str(p) for lang, ps in block.items() if lang in ("zh", "ja") for p in ps or []]
-    out = []
-    if bounded:
-        out.append(re.compile(_compile(bounded), flags))
-    if free:
-        out.append(re.compile(_compile(free, bounded=False), flags))
-    return out
+# Scripts a scanner's patterns are written in; a text without that script skips the scanner.
+SCRIPT_OF_LANG = {
+    "ru": "cyrillic",
+    "bg": "cyrillic",
+    "uk": "cyrillic",
+    "hi": "devanagari",
+    "zh": "cjk",
+    "ja": "cjk",
+}
+SCRIPT_PROBE = {
+    "latin": re.compile(r"[A-Za-z]"),
+    "cyrillic": re.compile(r"[\u0400-\u04FF]"),
+    "devanagari": re.compile(r"[\u0900-\u097F]"),
+    "cjk": re.compile(r"[\u3400-\u9FFF\uF900-\uFAFF]"),
+}
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """A whole-text pattern for one script."""
+
+    script: str
+    pattern: re.Pattern[str]
+
+    def finditer(self, text: str, scripts: frozenset[str]) -> Iterator[re.Match[str]]:
+        """Matches, or none at once when the text lacks the script."""
+        if self.script in scripts:
+            yield from self.pattern.finditer(text)
+
+
+def scripts_of(text: str) -> frozenset[str]:
+    """Which scripts occur in a text."""
+    return frozenset(name for name, probe in SCRIPT_PROBE.items() if probe.search(text))
+
+
+def _scanners(block: dict[str, Any], flags: int = re.IGNORECASE) -> list[Scanner]:
+    """Whole-text scanners, one per script: each alternation stays short and fast."""
+    by_script: dict[str, list[str]] = {}
+    for lang, ps in block.items():
+        script = SCRIPT_OF_LANG.get(str(lang), "latin")
+        by_script.setdefault(script, []).extend(str(p) for p in ps or [])
+    return [
+        Scanner(script, re.compile(_compile(ps, bounded=script != "cjk"), flags))
+        for script, ps in by_script.items()
+        if ps
+    ]
 
 
 def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
@@ -138,7 +175,7 @@ def _union(block: dict[str, Any] | None, flags: int = re.IGNORECASE) -> re.Patte
 class Rules:
     """The trigger lexicons, compiled once."""
 
-    triggers: list[re.Pattern[str]]
+    triggers: list[Scanner]
     type_patterns: list[tuple[str, re.Pattern[str]]]
     type_as: dict[str, str]
     cameo: dict[str, str]
@@ -156,7 +193,7 @@ class Rules:
     third_leaders: re.Pattern[str] | None
     multilateral: re.Pattern[str] | None
     negative: re.Pattern[str] | None
-    companies: dict[str, list[re.Pattern[str]]]
+    companies: dict[str, list[Scanner]]
     counterpart_words: re.Pattern[str] | None
     agreement_verbs: re.Pattern[str] | None
     reporting: re.Pattern[str] | None
@@ -168,7 +205,7 @@ class Rules:
     agreement_documents: re.Pattern[str] | None
     counterparts: dict[str, list[str]]
     locations: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
-    location_any: list[re.Pattern[str]] = field(default_factory=list)
+    location_any: list[Scanner] = field(default_factory=list)
     dyad_any: re.Pattern[str] | None = None
 
 
@@ -553,10 +590,11 @@ class Detector:
             return []
         lang = (lang or guess_lang(doc_text)).lower()[:2]
         rules = self.rules
+        scripts = scripts_of(doc_text)
         triggers = [
             _Trigger(m.start(), m.end(), kind, m.group(0))
-            for pat in rules.triggers
-            for m in pat.finditer(doc_text)
+            for scan in rules.triggers
+            for m in scan.finditer(doc_text, scripts)
             if (kind := _trigger_type(rules, doc_text, m))
         ]
         triggers.sort(key=lambda t: t.start)
@@ -567,28 +605,17 @@ class Detector:
             return []
         starts = [s.start for s in sentences]
         actors = list(self.gaz.find(doc_text, lang, published))
-        company_spans: set[tuple[int, int]] = set()
-        for country, pats in rules.companies.items():
+        companies = [
             # State companies act for their side in deals (Gazprom, CNPC).
-            actors.extend(
-                ActorMention(
-                    m.start(),
-                    m.end(),
-                    m.group(0),
-                    "institution",
-                    country,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                for pat in pats
-                for m in pat.finditer(doc_text)
+            ActorMention(
+                m.start(), m.end(), m.group(0), "institution", country, None, None, None, None, None
             )
-            company_spans.update(
-                (m.start(), m.end()) for pat in pats for m in pat.finditer(doc_text)
-            )
+            for country, pats in rules.companies.items()
+            for scan in pats
+            for m in scan.finditer(doc_text, scripts)
+        ]
+        company_spans = {(a.start, a.end) for a in companies}
+        actors.extend(companies)
         actors.sort(key=lambda a: a.start)
         title_end = 0
         if title:
@@ -1081,7 +1108,7 @@ class Detector:
     def _location(self, text: str, s: Sentence, trig: _Trigger) -> str | None:
         best: tuple[int, str] | None = None
         for scan in self.rules.location_any:
-            for m in scan.finditer(text, s.start, s.end):
+            for m in scan.pattern.finditer(text, s.start, s.end):
                 if m.group(0).isupper() and len(m.group(0)) > 3:
                     continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
                 city = next(
