@@ -62,7 +62,9 @@ def transaction(
             yield cur
         conn.commit()
     except BaseException:
-        conn.rollback()
+        # A connection the server dropped cannot roll back; the original error is the news.
+        if not conn.closed:
+            conn.rollback()
         raise
 
 

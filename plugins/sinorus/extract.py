@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 import charset_normalizer
 import trafilatura
 
+from sinorus.parse import clean_text
+
 # A page body shorter than this is a teaser, an error page or a wall, not the article.
 MIN_BODY_CHARS = 400
 MIN_BODY_CHARS_CJK = 150
@@ -153,7 +155,10 @@ def extract_article(
     body = getattr(doc, "text", None) if doc is not None else None
     if doc is not None:
         error = _usable(body)
-    title = (getattr(doc, "title", None) if doc is not None else None) or entry_title
+    elif page is not None and error is None:
+        error = "no article text found on the page"
+    page_title = clean_text(getattr(doc, "title", None), 1000) if doc is not None else None
+    title = page_title or entry_title
     author = getattr(doc, "author", None) if doc is not None else None
     published = _as_datetime(getattr(doc, "date", None)) if doc is not None else None
     site_name = getattr(doc, "sitename", None) if doc is not None else None

@@ -19,7 +19,10 @@ FUTURE_SLACK = timedelta(days=2)
 MAX_TITLE = 1000
 MAX_SUMMARY = 20_000
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+# Control characters, and bidi overrides/isolates that can disguise a title ("gnp.exe").
+CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]"
+)
 TAG = re.compile(r"<[^>]{0,2000}>")
 SPACE = re.compile(r"\s+")
 
