@@ -417,3 +417,26 @@ def test_cli_rejects_a_bad_date() -> None:
     )
     assert out.returncode == 2
     assert "YYYY-MM-DD" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Kremlin spokesman Dmitry Peskov said no meeting between Putin and Xi Jinping "
+            "was planned.",
+            "en",
+        ),
+        ("Sergei Lavrov did not meet Wang Yi on the sidelines of the forum.", "en"),
+        ("Путин не планирует встречу с Си Цзиньпином в ближайшее время, заявил Песков.", "ru"),
+    ],
+)
+def test_negated_contacts_are_not_events(text: str, lang: str) -> None:
+    assert [m for m in detect(text, lang=lang, published=PUB) if m.type == "meeting"] == []
+
+
+def test_a_quoted_spokesman_is_not_a_participant() -> None:
+    text = "Kremlin spokesman Dmitry Peskov said Putin would meet Xi Jinping in Beijing next week."
+    m = only(detect(text, lang="en", published=PUB), "meeting")
+    assert people(m) == {"xi-jinping", "vladimir-putin"}
+    assert m.level == "head_of_state"

@@ -37,6 +37,8 @@ CUE_WINDOW_CJK = 14
 # A real sentence has a handful of event words; more is a list or junk, not more events.
 MAX_TRIGGERS_PER_SENTENCE = 8
 MAX_MENTIONS = 200
+# Characters of distance one step of office is worth when choosing a side's participant.
+LEVEL_PENALTY = 12
 MERGE_PEERS = 6
 # A both-sides phrase this close to the trigger names the trigger's own participants.
 DYAD_ADJACENT = 3
@@ -198,6 +200,7 @@ class Rules:
     agreement_verbs: re.Pattern[str] | None
     reporting: re.Pattern[str] | None
     validity: re.Pattern[str] | None
+    negation: re.Pattern[str] | None
     since: re.Pattern[str] | None
     event_verbs: re.Pattern[str] | None
     months: dict[str, list[str]]
@@ -279,6 +282,7 @@ def load_rules(path: Path | None = None) -> Rules:
         counterpart_words=_union(data.get("counterpart_words")),
         reporting=_ending(data.get("reporting")),
         validity=_ending(data.get("validity")),
+        negation=_union(data.get("negation")),
         since=_since(data.get("since")),
         event_verbs=_union(data["types"].get("military", {}).get("event_verbs")),
         months={str(k): [str(x) for x in v] for k, v in (data.get("months") or {}).items()},
@@ -375,19 +379,22 @@ _CLAUSE_BREAK = re.compile(r"[,;:“”\"«»()，；：]")
 
 
 def _nearest(
-    actors: list[ActorMention], country: str, pos: int, text: str = ""
+    actors: list[ActorMention], country: str, pos: int, text: str = "", end: int | None = None
 ) -> ActorMention | None:
-    """The side's person nearest the trigger, preferring one in the trigger's own clause."""
+    """The side's person nearest the trigger, preferring one in the trigger's own clause and,
+    at similar distance, the higher office (a spokesman quoted beside a leader is not a party)."""
+    end = pos if end is None else end
     best: ActorMention | None = None
     best_d = 1 << 30
     for a in actors:
         if a.country != country or not _is_person(a):
             continue
-        d = pos - a.end if a.end <= pos else a.start - pos
+        d = pos - a.end if a.end <= pos else max(0, a.start - end)
         if text:
-            lo, hi = (a.end, pos) if a.end <= pos else (pos, a.start)
+            lo, hi = (a.end, pos) if a.end <= pos else (end, a.start)
             if _CLAUSE_BREAK.search(text, lo, hi):
                 d += 1000  # across a comma or a quote: only when nobody is closer in-clause
+        d += LEVEL_PENALTY * LEVEL_RANK.get(a.level or "", len(LEVEL_RANK))
         if d < best_d:
             best, best_d = a, d
     return best
@@ -728,6 +735,8 @@ class Detector:
                     # "signed the protocol of the commission's meeting": the signing is the news.
                     continue
                 first_contact = min(t.start for t in contact_verbs)
+                if self._negated(doc, s, trig):
+                    continue  # "no meeting is planned", "did not meet", "не планирует встречу"
                 cand = self._contact(doc, idx, s, actors, trig, etype, dyad, third, first_contact)
                 if cand is None:
                     continue
@@ -776,6 +785,14 @@ class Detector:
             _is_person(a) and LEVEL_RANK.get(a.level or "", 9) <= LEVEL_RANK["minister"]
             for a in actors
         )
+
+    def _negated(self, doc: _Doc, s: Sentence, trig: _Trigger) -> bool:
+        """A negation right before the trigger, in its clause."""
+        if self.rules.negation is None:
+            return False
+        window = 6 if doc.lang in ("zh", "ja") else 28
+        before = _clause_before(doc.text, max(s.start, trig.start - window), trig.start)
+        return self.rules.negation.search(before) is not None
 
     def _signed_document(self, text: str, s: Sentence) -> bool:
         """A signing (or adopting) verb and a named document, both in the sentence."""
@@ -842,7 +859,7 @@ class Detector:
         spans: list[tuple[int, int]] = [(trig.start, trig.end)]
         picked: dict[str, ActorMention] = {}
         for country in ("CN", "RU"):
-            a = _nearest(actors, country, trig.start, doc.text)
+            a = _nearest(actors, country, trig.start, doc.text, trig.end)
             if a is not None:
                 picked[country] = a
         # A third party as the subject ("Modi held talks with Xi and Putin"): their meeting.
