@@ -440,3 +440,27 @@ def test_a_quoted_spokesman_is_not_a_participant() -> None:
     m = only(detect(text, lang="en", published=PUB), "meeting")
     assert people(m) == {"xi-jinping", "vladimir-putin"}
     assert m.level == "head_of_state"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Председатель КНР Си Цзиньпин прибудет в Москву с государственным визитом 8 мая.", "ru"),
+        ("国家主席习近平将于5月7日至10日对俄罗斯进行国事访问。", "zh"),
+    ],
+)
+def test_a_leaders_state_visit_is_a_meeting_with_the_host(text: str, lang: str) -> None:
+    m = only(detect(text, lang=lang, published=date(2025, 5, 4)), "meeting")
+    assert people(m) == {"xi-jinping", "vladimir-putin"}
+    assert m.status == "planned"
+    assert m.event_date in (date(2025, 5, 7), date(2025, 5, 8))
+
+
+def test_a_visit_to_a_third_country_is_not_ours() -> None:
+    text = "Xi Jinping will pay a state visit to Kazakhstan next week."
+    assert detect(text, lang="en", published=PUB) == []
+
+
+def test_sea_of_japan_is_a_place_not_a_third_party() -> None:
+    m = only(detect("中俄两国海军在日本海举行联合演习。", lang="zh", published=PUB), "military")
+    assert m.location == "Sea of Japan"

@@ -56,6 +56,11 @@ NOUN_MEETING = re.compile(
     r"^(?:meetings?|talks|summit\w*|встреч\w*|заседани\w*|переговор\w*|会晤|会谈|會談|会议|reuni[oó]n\w*)$",
     re.IGNORECASE,
 )
+VISIT = re.compile(
+    r"^(?:(?:state\s+|official\s+)?visit\w*|визит\w*|посет\w*|прибуд\w*|国事访问|國事訪問|访问|訪問"
+    r"|访华|訪華|访俄|訪俄|visita\w*)$",
+    re.IGNORECASE,
+)
 PERSON_KINDS = frozenset({"person", "role", "titled"})
 _LATIN_OR_CYR = re.compile(r"^[A-Za-z\u00C0-\u024F\u0400-\u04FF]")
 
@@ -895,6 +900,8 @@ class Detector:
         if len(missing) == 1:
             other = "RU" if missing[0] == "CN" else "CN"
             twin = self._counterpart(doc, s, participants[other][0], missing[0])
+            if twin is None and VISIT.match(trig.text.strip()):
+                twin = self._host(doc, participants[other][0], missing[0], actors)
             if twin is not None:
                 participants[missing[0]] = [twin]
                 missing = []
@@ -942,6 +949,23 @@ class Detector:
                 ids = self.gaz.holders(twin_role, country, doc.published)
                 if len(ids) == 1:
                     return self._person(ids[0], doc.published)
+        return None
+
+    def _host(
+        self, doc: _Doc, guest: Participant, country: str, actors: list[ActorMention]
+    ) -> Participant | None:
+        """A leader's visit to the other country ("Xi will pay a state visit to Russia") is a
+        meeting with the host's leader of the same rank."""
+        if not any(a.country == country and a.kind in ("country", "institution") for a in actors):
+            return None
+        kind = {"head_of_state": "head_of_state", "head_of_government": "head_of_government"}.get(
+            guest.level or ""
+        )
+        if kind is None:
+            return None
+        for p in _resolve_dyad(self.gaz, self.rules, kind, doc.published):
+            if p.country == country:
+                return p
         return None
 
     def _person(self, person_id: str, on: date | None) -> Participant | None:

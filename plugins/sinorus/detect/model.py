@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 # Bump whenever triggers, rules or thresholds change: stored mentions carry it.
-DETECTOR_VERSION = "0.3.0"
+DETECTOR_VERSION = "0.4.0"
 
 TYPES = ("meeting", "call", "agreement", "military", "policy", "economic")
 STATUSES = ("held", "planned", "postponed", "cancelled")
