@@ -270,7 +270,10 @@ class ReplayServer:
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.port = int(self.httpd.server_address[1])
         self.base = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll, so that stopping two hundred servers takes seconds, not minutes.
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def respond(self, path: str, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
         """Status, body and headers for one GET."""

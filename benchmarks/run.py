@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -215,14 +216,22 @@ def bench_db_load(url: str, n: int, mentions: list[Mention]) -> dict[str, float]
     }
 
 
+def stop_all(servers: list[ReplayServer]) -> None:
+    """Stop servers side by side: each shutdown waits for its loop's next poll."""
+    threads = [threading.Thread(target=s.stop) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def bench_fetch(url: str, corpus: Corpus, n: int, latency: float, workers: int | None) -> float:
     """fetch_feeds over n feeds, each on its own port (politeness counts host:port)."""
+    servers: list[ReplayServer] = []
     with ExitStack() as stack:
-        servers = []
+        stack.callback(stop_all, servers)
         for _ in range(n):
-            server = ReplayServer(corpus, 5, latency=latency).start()
-            stack.callback(server.stop)
-            servers.append(server)
+            servers.append(ReplayServer(corpus, 5, latency=latency).start())
         specs = [feeds.FeedSpec(f"latency {i}", s.feed_url(i)) for i, s in enumerate(servers)]
         conn = sdb.connect(url)
         config = FetchConfig(allow=("127.0.0.1",))
