@@ -617,12 +617,14 @@ class Detector:
             return []
         starts = [s.start for s in sentences]
         actors = list(self.gaz.find(doc_text, lang, published))
+        deals = any(t.type in ("economic", "agreement") for t in triggers)
         companies = [
             # State companies act for their side in deals (Gazprom, CNPC).
             ActorMention(
                 m.start(), m.end(), m.group(0), "institution", country, None, None, None, None, None
             )
-            for country, pats in rules.companies.items()
+            # only deals need them: skip the scan in the many articles without a deal word
+            for country, pats in (rules.companies.items() if deals else ())
             for scan in pats
             for m in scan.finditer(doc_text, scripts)
         ]
