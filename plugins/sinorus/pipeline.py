@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sinorus import db as sdb
-from sinorus import feeds, ingest
+from sinorus import feeds, ingest, settings
 from sinorus.fetch import FetchConfig, Fetcher
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,14 @@ def load_feeds(
     return counts | {"due": len(due), "batches": feeds.batches(due, batch_size)}
 
 
-def fetch_batch(feed_ids: list[int], run_id: str, *, jitter: float = 0.0) -> dict[str, Any]:
-    """Poll one batch of feeds and store their new entries."""
+def fetch_batch(feed_ids: list[int], run_id: str, *, jitter: float | None = None) -> dict[str, Any]:
+    """Poll one batch of feeds and store their new entries.
+
+    Each request starts after a random pause of up to `jitter` seconds (SINORUS_FETCH_JITTER,
+    default 0), so that feeds sharing a schedule do not all hit their servers at once.
+    """
+    if jitter is None:
+        jitter = float(settings.env("SINORUS_FETCH_JITTER") or 0)
     conn = sdb.connect()
     fetcher = Fetcher(FetchConfig.from_env())
     try:
