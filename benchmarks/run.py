@@ -24,7 +24,7 @@ import trafilatura
 
 from benchmarks.replay import ROOT, Corpus, ReplayServer, load_corpus
 from sinorus import db as sdb
-from sinorus import events, feeds, ingest, store
+from sinorus import events, extract, feeds, ingest, store
 from sinorus.detect import detector
 from sinorus.detect.model import Mention
 from sinorus.extract import decode_html
@@ -115,11 +115,7 @@ def bench_extraction(corpus: Corpus, keys: list[int]) -> tuple[float, float]:
     t, c = time.perf_counter(), time.process_time()
     for k, page in zip(keys, pages, strict=True):
         trafilatura.bare_extraction(
-            page,
-            url=f"http://127.0.0.1/a/{k}.html",
-            with_metadata=True,
-            include_comments=False,
-            include_tables=False,
+            page, url=f"http://127.0.0.1/a/{k}.html", **extract.trafilatura_options()
         )
     return time.perf_counter() - t, time.process_time() - c
 
@@ -203,8 +199,13 @@ def bench_db_load(url: str, n: int, mentions: list[Mention]) -> dict[str, float]
         for start in range(0, m_rows, chunk):
             with sdb.transaction(conn) as cur:
                 event_id = events._insert_event(cur, pool[0])
-                for i in range(start, min(start + chunk, m_rows)):
-                    events._insert_mention(cur, ids[i], 0, event_id, pool[i % len(pool)])
+                events._insert_mentions(
+                    cur,
+                    [
+                        events._mention_row(ids[i], 0, event_id, pool[i % len(pool)])
+                        for i in range(start, min(start + chunk, m_rows))
+                    ],
+                )
         mentions_s = time.perf_counter() - t
     finally:
         conn.close()

@@ -106,6 +106,7 @@ def _detect_batch(cur: Cursor, articles: Sequence[_Article], summary: DetectSumm
         cur, [d for d in dates if d], {m.type for _, _, m in found}
     )
     created: set[int] = set()
+    rows: list[tuple[Any, ...]] = []
     for article, ordinal, mention in found:
         match = cluster.assign([(mention, article.published)], candidates)[0]
         if match is None:
@@ -116,8 +117,9 @@ def _detect_batch(cur: Cursor, articles: Sequence[_Article], summary: DetectSumm
         else:
             event_id = event_ids[match]
             candidates[match] = _merge(candidates[match], mention)
-        _insert_mention(cur, article.id, ordinal, event_id, mention)
+        rows.append(_mention_row(article.id, ordinal, event_id, mention))
         touched.add(event_id)
+    _insert_mentions(cur, rows)
     cur.execute(
         "UPDATE articles SET detected_version = %s WHERE id = ANY(%s)", (DETECTOR_VERSION, ids)
     )
@@ -210,33 +212,38 @@ def _insert_event(cur: Cursor, mention: Mention) -> int:
     return int(row[0])
 
 
-def _insert_mention(cur: Cursor, article_id: int, ordinal: int, event_id: int, m: Mention) -> None:
-    cur.execute(
-        "INSERT INTO event_mentions (article_id, ordinal, event_id, type, status, event_date, "
-        "date_text, location, participants, level, round, evidence, highlights, confidence, "
-        "cameo, plover, background, detector_version) VALUES "
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            article_id,
-            ordinal,
-            event_id,
-            m.type,
-            m.status,
-            m.event_date,
-            m.date_text,
-            m.location,
-            json.dumps([p.to_dict() for p in m.participants], ensure_ascii=False),
-            m.level,
-            m.round,
-            m.evidence,
-            json.dumps([list(h) for h in m.highlights]),
-            m.confidence,
-            m.cameo,
-            m.plover,
-            m.background,
-            DETECTOR_VERSION,
-        ),
+def _mention_row(article_id: int, ordinal: int, event_id: int, m: Mention) -> tuple[Any, ...]:
+    return (
+        article_id,
+        ordinal,
+        event_id,
+        m.type,
+        m.status,
+        m.event_date,
+        m.date_text,
+        m.location,
+        json.dumps([p.to_dict() for p in m.participants], ensure_ascii=False),
+        m.level,
+        m.round,
+        m.evidence,
+        json.dumps([list(h) for h in m.highlights]),
+        m.confidence,
+        m.cameo,
+        m.plover,
+        m.background,
+        DETECTOR_VERSION,
     )
+
+
+def _insert_mentions(cur: Cursor, rows: Sequence[tuple[Any, ...]]) -> None:
+    if rows:
+        psycopg2.extras.execute_values(
+            cur,
+            "INSERT INTO event_mentions (article_id, ordinal, event_id, type, status, event_date, "
+            "date_text, location, participants, level, round, evidence, highlights, confidence, "
+            "cameo, plover, background, detector_version) VALUES %s",
+            rows,
+        )
 
 
 MENTION_COLUMNS = (

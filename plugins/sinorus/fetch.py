@@ -129,7 +129,7 @@ class FetchConfig:
     retries: int = 2
     backoff: float = 0.5
     max_retry_after: float = 30.0
-    max_workers: int = 16
+    max_workers: int = 64  # feeds wait on the network, not the CPU: 200 feeds need few rounds
     per_host: int = 2
     per_host_delay: float = 0.0
     allow: tuple[str, ...] = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +48,7 @@ def fetch_feeds(
     fetcher: Fetcher | None = None,
     now: datetime | None = None,
     jitter: float = 0.0,
+    on_feed: Callable[[int], None] | None = None,
 ) -> FetchSummary:
     """Poll the given feeds; each feed commits on its own, together with the entries it produced."""
     own = fetcher is None
@@ -64,6 +65,8 @@ def fetch_feeds(
         for feed_id, result in fetcher.get_many(requests, jitter=jitter, accept=FEED_ACCEPT):
             outcome = _record_feed(conn, rows[feed_id], result, run_id=run_id, started=started)
             summary.feeds += 1
+            if on_feed:
+                on_feed(summary.feeds)
             summary.entries_seen += outcome.get("items_seen", 0)
             summary.new_articles += outcome.get("new_items", 0)
             status = outcome["status"]

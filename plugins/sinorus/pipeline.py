@@ -74,19 +74,21 @@ def ingest_cycle(
     t0 = time.monotonic()
     run_id = run_id or ingest.run_id_now()
     loaded = load_feeds(feeds_file, force=force)
-    total = sum(len(b) for b in loaded["batches"])
-    fetched: dict[str, Any] = ingest.FetchSummary().as_dict()
-    done = 0
-    for batch in loaded["batches"]:
-        part = fetch_batch(batch, run_id)
-        done += len(batch)
-        for key, value in part.items():
-            if isinstance(value, int):
-                fetched[key] = fetched.get(key, 0) + value
-            elif isinstance(value, list):
-                fetched.setdefault(key, []).extend(value)
-        if progress:
-            progress("feeds", done, total)
+    due = [feed_id for batch in loaded["batches"] for feed_id in batch]
+    # One pass over every due feed: the fetcher's pool and per-host limits do the batching.
+    conn = sdb.connect()
+    fetcher = Fetcher(FetchConfig.from_env())
+    try:
+        fetched = ingest.fetch_feeds(
+            conn,
+            due,
+            run_id=run_id,
+            fetcher=fetcher,
+            on_feed=(lambda done: progress("feeds", done, len(due))) if progress else None,
+        ).as_dict()
+    finally:
+        fetcher.close()
+        conn.close()
     extracted = extract_articles()
     if progress:
         progress("articles", extracted.get("articles", 0), extracted.get("articles", 0))

@@ -266,6 +266,13 @@ def canonical_from_html(html: bytes | str, page_url: str) -> str | None:
     page = canonical_url(page_url)
     if page is None or not html:
         return None
+    # The canonical link lives in <head>: parse that, not a page that may be megabytes long.
+    if isinstance(html, bytes):  # noqa: SIM108 - mypy checks each branch with its own type
+        end = html.lower().find(b"</head>")
+    else:
+        end = html.lower().find("</head>")
+    if end > 0:
+        html = html[:end]
     try:
         doc = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError, TypeError):
