@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import _sre
 import argparse
 import bisect
+import importlib
 import json
 import re
 import sys
@@ -69,10 +71,92 @@ def _compile(patterns: list[str], bounded: bool = True) -> str:
     """One alternation; outside Chinese, every pattern must stand as whole words."""
     parts = [str(p) for p in patterns]
     parts.sort(key=len, reverse=True)  # "held talks" before "talks"
-    body = "|".join(f"(?:{p})" for p in parts)
     if not bounded:
-        return body
+        return "|".join(f"(?:{p})" for p in parts)
+    body = _dispatch(parts) if len(parts) >= DISPATCH_MIN else None
+    body = body or "|".join(f"(?:{p})" for p in parts)
     return rf"(?<!\w)(?:{body})(?!\w)"
+
+
+# A long word-bounded alternation tries every branch at every word start (case-insensitive
+# branches get no quick first-character test from `re`); grouping the branches behind a
+# lookahead on their first letter makes a word start cost one test per letter instead.
+DISPATCH_MIN = 24
+_PARSER: Any = importlib.import_module("re._parser")
+_CASE_EXTRA: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
+_RANGE_MAX = 64
+
+
+def _fold_key(code: int) -> int:
+    """One code point per class of characters `re` treats as equal when ignoring case."""
+    low = int(_sre.unicode_tolower(code))
+    return min((low, *_CASE_EXTRA.get(low, ())))
+
+
+def _first_codes(items: list[tuple[Any, Any]]) -> set[int] | None:
+    """Code points a match of the parsed sequence can start with; None when not a short list."""
+    out: set[int] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            return out | {int(av)}
+        if name == "IN":
+            for kind, arg in av:
+                if str(kind) == "LITERAL":
+                    out.add(int(arg))
+                elif str(kind) == "RANGE" and arg[1] - arg[0] <= _RANGE_MAX:
+                    out.update(range(arg[0], arg[1] + 1))
+                else:
+                    return None  # a negated set or a category: any character may start it
+            return out
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero-width: the next item consumes the first character
+        alternatives: list[list[tuple[Any, Any]]]
+        optional = False
+        if name == "SUBPATTERN":
+            alternatives = [list(av[-1].data)]
+        elif name == "BRANCH":
+            alternatives = [list(alt.data) for alt in av[1]]
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            alternatives = [list(av[2].data)]
+            optional = av[0] == 0
+        else:
+            return None
+        nullable = optional
+        for alt in alternatives:
+            codes = _first_codes(alt)
+            if codes is None:
+                return None
+            out |= codes - {-1}
+            nullable = nullable or -1 in codes
+        if not nullable:
+            return out
+    return out | {-1}  # -1: the sequence can match empty
+
+
+def _dispatch(parts: list[str]) -> str | None:
+    """The alternation grouped by first letter, branch order kept; None when not possible."""
+    members: dict[int, list[int]] = {}
+    letters: dict[int, set[int]] = {}
+    for i, part in enumerate(parts):
+        try:
+            codes = _first_codes(list(_PARSER.parse(part).data))
+        except re.error:
+            return None
+        if not codes or -1 in codes:
+            return None
+        for code in codes:
+            key = _fold_key(code)
+            letters.setdefault(key, set()).add(code)
+            if not members.setdefault(key, []) or members[key][-1] != i:
+                members[key].append(i)
+    groups = []
+    for key in sorted(members):
+        cls = "".join(re.escape(chr(c)) for c in sorted(letters[key]))
+        alts = "|".join(f"(?:{parts[i]})" for i in members[key])
+        # At any position at most one group's lookahead holds: its letters are one case class.
+        groups.append(f"(?=(?i:[{cls}]))(?:{alts})")
+    return "|".join(groups)
 
 
 def _block_regex(block: dict[str, Any] | None) -> str:
