@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -944,6 +945,16 @@ def _languages(lang: str | None, text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=64)
+def _rules_for(languages: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], _Handler], ...]:
+    """The rules that apply to any of these languages, in rule order."""
+    return tuple(
+        (pattern, handler)
+        for pattern, handler, rule_languages in _RULES
+        if any(code in rule_languages for code in languages)
+    )
+
+
 def find_dates(
     text: str, lang: str | None, published: Date | None, prefer: str = "nearest"
 ) -> list[DateMention]:
@@ -957,9 +968,7 @@ def find_dates(
     ctx = _Ctx(published if isinstance(published, Date) else None, prefer)
     languages = _languages(lang, text)
     found: list[DateMention] = []
-    for pattern, handler, rule_languages in _RULES:
-        if not any(code in rule_languages for code in languages):
-            continue
+    for pattern, handler in _rules_for(languages):
         for match in pattern.finditer(text):
             try:
                 resolved = handler(match, ctx)

@@ -431,6 +431,9 @@ class _Doc:
     phone_context: bool
     title_end: int  # end of the title sentence within text (0 when no title)
     company_spans: set[tuple[int, int]]
+    # Per-sentence results shared by the sentence's triggers, keyed by the sentence's start.
+    dates: dict[tuple[int, str], tuple[sdates.DateMention, ...]] = field(default_factory=dict)
+    rounds: dict[int, int | None] = field(default_factory=dict)
 
 
 def _sentence_index(starts: list[int], pos: int) -> int:
@@ -1144,13 +1147,7 @@ class Detector:
         text = doc.text
         status = cand.status
         prefer = "future" if status == "planned" else "past"
-        found = [
-            d
-            for d in _find_dates(s.text, doc.lang, doc.published, prefer)
-            if not _reported(rules.reporting, s.text, d.start, d.end)
-            and not _reported(rules.validity, s.text, d.start, d.end)
-            and not (rules.since and rules.since.search(s.text, max(0, d.start - 70), d.start))
-        ]
+        found = list(self._event_dates(doc, s, prefer))
         if not found and doc.lang in rules.months and doc.published:
             found = _month_names(rules.months[doc.lang], s.text, doc.published, prefer)
         trig_rel = cand.trigger.start - s.start
@@ -1198,7 +1195,7 @@ class Detector:
         if confidence < MIN_CONFIDENCE:
             return None
         location = self._location(text, s, cand.trigger)
-        rnd = sdates.find_round(s.text, doc.lang)
+        rnd = self._round(doc, s)
         if rnd is None and doc.title_end:
             rnd_title = sdates.find_round(text[: doc.title_end], doc.lang)
             if rnd_title is not None and cand.type in ("meeting", "agreement"):
@@ -1231,6 +1228,29 @@ class Detector:
             countries=cand.countries,
             event_end=event_end,
         )
+
+    def _event_dates(self, doc: _Doc, s: Sentence, prefer: str) -> tuple[sdates.DateMention, ...]:
+        """Dates in the sentence that may date its event (not the reporting or a "since")."""
+        key = (s.start, prefer)
+        cached = doc.dates.get(key)
+        if cached is not None:
+            return cached  # several triggers of one sentence share its dates
+        rules = self.rules
+        found = tuple(
+            d
+            for d in _find_dates(s.text, doc.lang, doc.published, prefer)
+            if not _reported(rules.reporting, s.text, d.start, d.end)
+            and not _reported(rules.validity, s.text, d.start, d.end)
+            and not (rules.since and rules.since.search(s.text, max(0, d.start - 70), d.start))
+        )
+        doc.dates[key] = found
+        return found
+
+    def _round(self, doc: _Doc, s: Sentence) -> int | None:
+        """The meeting round the sentence names ("the 28th meeting"), once per sentence."""
+        if s.start not in doc.rounds:
+            doc.rounds[s.start] = sdates.find_round(s.text, doc.lang)
+        return doc.rounds[s.start]
 
     def _location(self, text: str, s: Sentence, trig: _Trigger) -> str | None:
         best: tuple[int, str] | None = None
