@@ -270,3 +270,37 @@ def test_gzip_feed_and_failure_backoff_grows_but_never_disables(db, server: Loca
         db, "SELECT enabled, consecutive_failures FROM feeds WHERE name = 'Dead'"
     )[0]
     assert enabled and failures == 4
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_extraction_in_worker_processes_stores_the_same_rows(
+    db, server: LocalServer, processes: int
+) -> None:
+    n = ingest.POOL_MIN_ARTICLES + 4  # enough for the pool to be used
+    items = []
+    for i in range(n):
+        path = f"/p{i}.html"
+        if i % 6 == 5:
+            server.routes[path] = Reply(404, b"gone")
+        else:
+            server.routes[path] = Reply(
+                200, page(f"Story {i}").encode(), {"Content-Type": "text/html"}
+            )
+        items.append((f"w{i}", server.url(path), f"Story {i}"))
+    server.routes["/feed.xml"] = Reply(200, rss(items), {"Content-Type": "application/rss+xml"})
+    ids = add_feeds(db, [feeds.FeedSpec("F", server.url("/feed.xml"), "en")])
+    fetcher = fetcher_for(server)
+    ingest.fetch_feeds(db, ids, run_id="r", fetcher=fetcher)
+    summary = ingest.extract_pending(db, fetcher=fetcher, processes=processes)
+    assert summary.articles == n
+    assert dict(summary.statuses) == {"page": n - n // 6, "summary": n // 6}
+    stored = rows(
+        db,
+        "SELECT guid, extraction_status, length(body) > 100, content_hash IS NOT NULL, "
+        "extraction_error IS NULL FROM articles ORDER BY guid",
+    )
+    expected = sorted(
+        (f"w{i}", "summary" if i % 6 == 5 else "page", i % 6 != 5, True, i % 6 != 5)
+        for i in range(n)
+    )
+    assert stored == expected

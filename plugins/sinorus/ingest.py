@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +17,7 @@ from typing import Any
 import psycopg2.extensions
 
 from sinorus import db as sdb
-from sinorus import extract, feeds, parse, store, urls
+from sinorus import extract, feeds, parse, settings, store, urls
 from sinorus.fetch import Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
@@ -184,13 +188,45 @@ class ExtractSummary:
         return {"articles": self.articles, **dict(self.statuses)}
 
 
+# Below this many pages a process pool costs more to start than it saves.
+POOL_MIN_ARTICLES = 20
+
+
+def extract_processes() -> int:
+    """Worker processes for extraction: SINORUS_EXTRACT_PROCESSES, else one per core (max 4)."""
+    configured = settings.env("SINORUS_EXTRACT_PROCESSES")
+    if configured and configured.isdigit():
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@contextmanager
+def _extraction_pool(processes: int, articles: int) -> Iterator[ProcessPoolExecutor | None]:
+    # A daemonic process (some executors' workers) may not have children: extract in-process.
+    if processes < 2 or articles < POOL_MIN_ARTICLES or multiprocessing.current_process().daemon:
+        yield None
+        return
+    # spawn: the fetcher's threads are running (forking a threaded process is unsafe), and a
+    # forkserver inherited from a parent that forked us would not be ours to use.
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 def extract_pending(
     conn: psycopg2.extensions.connection,
     *,
     fetcher: Fetcher | None = None,
     limit: int = 500,
+    processes: int | None = None,
 ) -> ExtractSummary:
-    """Download and extract the pages of articles that are waiting; commit each on its own."""
+    """Download and extract the pages of articles that are waiting; commit each on its own.
+
+    Pages are parsed in a pool of `processes` worker processes (trafilatura is CPU-bound) while
+    this process keeps downloading and writes each result as it comes back.
+    """
     own = fetcher is None
     fetcher = fetcher or Fetcher()
     summary = ExtractSummary()
@@ -200,11 +236,20 @@ def extract_pending(
         requests: list[tuple[int, str, dict[str, str | None]]] = [
             (a.id, a.url, {}) for a in pending.values()
         ]
-        for article_id, result in fetcher.get_many(requests, accept=PAGE_ACCEPT):
-            article = pending[article_id]
-            status = _extract_one(conn, article, result)
-            summary.articles += 1
-            summary.statuses[status] += 1
+        workers = extract_processes() if processes is None else processes
+        with _extraction_pool(workers, len(pending)) as pool:
+            in_flight: dict[Future[_Parsed], store.PendingArticle] = {}
+            for article_id, result in fetcher.get_many(requests, accept=PAGE_ACCEPT):
+                article = pending[article_id]
+                if pool is None:
+                    _save(conn, article, _parse_page(article, result), summary)
+                    continue
+                in_flight[pool.submit(_parse_page, article, result)] = article
+                # Keep a few pages per worker queued; more would only hold memory.
+                while len(in_flight) >= 4 * workers:
+                    _drain(conn, in_flight, summary, FIRST_COMPLETED)
+            while in_flight:
+                _drain(conn, in_flight, summary, ALL_COMPLETED)
     finally:
         if own:
             fetcher.close()
@@ -212,9 +257,14 @@ def extract_pending(
     return summary
 
 
-def _extract_one(
-    conn: psycopg2.extensions.connection, article: store.PendingArticle, result: FetchResult
-) -> str:
+@dataclass
+class _Parsed:
+    extracted: extract.Extracted
+    canonical: str | None
+
+
+def _parse_page(article: store.PendingArticle, result: FetchResult) -> _Parsed:
+    """Extract one page; pure, so it can run in a worker process."""
     page = result.body if result.ok else None
     ex = extract.extract_article(
         page,
@@ -230,15 +280,53 @@ def _extract_one(
         canonical = urls.canonical_from_html(page, result.final_url or article.url)
     if canonical is None and result.ok and result.final_url and result.final_url != article.url:
         canonical = urls.canonical_url(result.final_url)
+    return _Parsed(ex, canonical)
+
+
+def _drain(
+    conn: psycopg2.extensions.connection,
+    in_flight: dict[Future[_Parsed], store.PendingArticle],
+    summary: ExtractSummary,
+    until: str,
+) -> None:
+    done, _ = wait(in_flight, return_when=until)
+    for future in done:
+        article = in_flight.pop(future)
+        try:
+            parsed = future.result()
+        except Exception as exc:  # a worker that died or raised: record, keep the summary
+            log.warning("extraction of article %s failed in a worker: %s", article.id, exc)
+            parsed = _Parsed(
+                extract.extract_article(
+                    None,
+                    url=article.url,
+                    entry_title=article.title,
+                    entry_summary=article.summary,
+                    entry_lang=article.lang,
+                    page_error=f"extraction worker failed: {type(exc).__name__}: {exc}"[:500],
+                ),
+                None,
+            )
+        _save(conn, article, parsed, summary)
+
+
+def _save(
+    conn: psycopg2.extensions.connection,
+    article: store.PendingArticle,
+    parsed: _Parsed,
+    summary: ExtractSummary,
+) -> None:
     with sdb.transaction(conn) as cur:
-        return store.save_extraction(
+        status = store.save_extraction(
             cur,
             article,
-            ex,
-            canonical=canonical,
-            outlet=urls.host_of(canonical or article.url),
+            parsed.extracted,
+            canonical=parsed.canonical,
+            outlet=urls.host_of(parsed.canonical or article.url),
             now=datetime.now(UTC),
         )
+    summary.articles += 1
+    summary.statuses[status] += 1
 
 
 def run_id_now() -> str:
