@@ -68,16 +68,18 @@ _ABBREVIATIONS = frozenset(
     }
 )
 # A sentence end: terminal punctuation (with closing quotes/brackets) then space, or a CJK stop.
-_END = re.compile(
-    r"(?:(?<![.!?…])[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|\n\s*"
-    # a stop glued to the next sentence ("...the war.Beijing this week"), common in scraped text
-    r"|(?<=[a-zа-яё]{2}[.!?])(?=[A-ZА-ЯЁ][a-zа-яё]))",
-)
+# Every branch opens with a character test (the run of stops checks what precedes it only
+# after that), so `re` rejects most positions without entering a lookaround.
+_END = re.compile(r"[.!?…](?<![.!?…].)[.!?…]*[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|\n\s*")
+# A stop glued to the next sentence ("...the war.Beijing this week"), common in scraped text;
+# the sentence ends after the stop. A scan of its own: it never falls inside an _END match.
+_GLUED = re.compile(r"[.!?](?=[A-ZА-ЯЁ][a-zа-яё])(?<=[a-zа-яё]{2}[.!?])")
 _WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
-_SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]")
-_SCRIPT_CJK = re.compile(r"[\u4E00-\u9FFF]")
-_SCRIPT_LATIN = re.compile(r"[A-Za-z]")
-_SCRIPT_DEVA = re.compile(r"[\u0900-\u097F]")
+# Runs, not single characters: counting a run's length is the same count with fewer matches.
+_SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]+")
+_SCRIPT_CJK = re.compile(r"[\u4E00-\u9FFF]+")
+_SCRIPT_LATIN = re.compile(r"[A-Za-z]+")
+_SCRIPT_DEVA = re.compile(r"[\u0900-\u097F]+")
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,17 @@ def _is_abbreviation(text: str, stop: int) -> bool:
 
 def split_sentences(text: str) -> list[Sentence]:
     """Split text into sentences; offsets point into the original text."""
+    ends = [
+        m.end()
+        for m in _END.finditer(text)
+        if not (m.group(0)[:1] == "." and _is_abbreviation(text, m.start()))
+    ]
+    glued = [m.end() for m in _GLUED.finditer(text)]
+    if glued:
+        ends = sorted(set(ends).union(glued))
     sentences: list[Sentence] = []
     start = 0
-    for m in _END.finditer(text):
-        if m.group(0)[:1] == "." and _is_abbreviation(text, m.start()):
-            continue
-        end = m.end()
+    for end in ends:
         _append(sentences, text, start, end)
         start = end
     _append(sentences, text, start, len(text))
@@ -140,10 +147,10 @@ def _append(out: list[Sentence], text: str, start: int, end: int) -> None:
 def guess_lang(text: str) -> str:
     """A language code from the dominant script of the first few thousand characters."""
     sample = text[:2000]
-    cjk = len(_SCRIPT_CJK.findall(sample))
-    cyr = len(_SCRIPT_CYR.findall(sample))
-    deva = len(_SCRIPT_DEVA.findall(sample))
-    latin = len(_SCRIPT_LATIN.findall(sample))
+    cjk = sum(map(len, _SCRIPT_CJK.findall(sample)))
+    cyr = sum(map(len, _SCRIPT_CYR.findall(sample)))
+    deva = sum(map(len, _SCRIPT_DEVA.findall(sample)))
+    latin = sum(map(len, _SCRIPT_LATIN.findall(sample)))
     counts = {"zh": cjk * 3, "ru": cyr, "hi": deva, "en": latin}
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else "en"
