@@ -25,22 +25,14 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from sinorus import notify
+from sinorus import notify, settings
 
 log = logging.getLogger(__name__)
 
-EVENTS_ASSET = Asset("postgres://sinorus-db:5432/sinorus/public/events")
+EVENTS_ASSET = Asset(settings.EVENTS_ASSET_URI)
 SAFETY_NET = os.environ.get("SINORUS_ALERTS_SCHEDULE") or "*/30 * * * *"
 
-default_args: dict[str, Any] = {
-    "owner": "sinorus",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "execution_timeout": timedelta(minutes=15),
-    "on_failure_callback": notify.on_failure,
-}
+default_args = notify.default_args(execution_timeout=timedelta(minutes=15))
 
 
 @dag(

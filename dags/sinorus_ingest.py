@@ -29,11 +29,11 @@ from typing import Any
 
 from airflow.sdk import Asset, dag, task
 
-from sinorus import notify
+from sinorus import notify, settings
 
 log = logging.getLogger(__name__)
 
-EVENTS_ASSET = Asset("postgres://sinorus-db:5432/sinorus/public/events")
+EVENTS_ASSET = Asset(settings.EVENTS_ASSET_URI)
 SCHEDULE = os.environ.get("SINORUS_INGEST_SCHEDULE") or "*/10 * * * *"
 
 FETCH_DOC = """
@@ -44,15 +44,7 @@ database or the whole network path is down. Clearing it is safe: the fetch log i
 (run id, feed) and articles on their URL.
 """
 
-default_args: dict[str, Any] = {
-    "owner": "sinorus",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "execution_timeout": timedelta(minutes=30),
-    "on_failure_callback": notify.on_failure,
-}
+default_args = notify.default_args(execution_timeout=timedelta(minutes=30))
 
 
 @dag(

@@ -30,15 +30,11 @@ log = logging.getLogger(__name__)
 
 SCHEDULE = os.environ.get("SINORUS_MAINTENANCE_SCHEDULE") or "17 3 * * *"
 
-default_args: dict[str, Any] = {
-    "owner": "sinorus",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=5),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=1),
-    "on_failure_callback": notify.on_failure,
-}
+default_args = notify.default_args(
+    execution_timeout=timedelta(hours=1),
+    retry_delay=timedelta(minutes=5),
+    max_retry_delay=timedelta(minutes=30),
+)
 
 
 def _days(name: str, default: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from sinorus import settings
@@ -16,6 +17,19 @@ SMTP_CONN_ID = "sinorus_smtp"
 ERROR_CHARS = 1500
 
 Notifier = Callable[[Any], None]
+
+
+def default_args(execution_timeout: timedelta, **overrides: Any) -> dict[str, Any]:
+    """Task defaults every sinorus DAG shares: retries with back-off, failure notices."""
+    return {
+        "owner": "sinorus",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3.3, not a switch
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": execution_timeout,
+        "on_failure_callback": on_failure,
+    } | overrides
 
 
 def connection_configured(conn_id: str) -> bool:

@@ -10,6 +10,9 @@ DATA_DIR = PACKAGE_DIR / "data"
 # plugins/sinorus -> project root; a container mounts sql/ elsewhere: SINORUS_SQL_DIR.
 PROJECT_DIR = PACKAGE_DIR.parents[1]
 
+# The Asset the ingest DAG updates and the alerts DAG waits on: one name, or alerts never start.
+EVENTS_ASSET_URI = "postgres://sinorus-db:5432/sinorus/public/events"
+
 USER_AGENT = "sinorus-watch/0.1 (news monitor; +https://github.com/sinorus-watch)"
 
 
