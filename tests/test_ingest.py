@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import multiprocessing
+import os
+import signal
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -304,3 +309,72 @@ def test_extraction_in_worker_processes_stores_the_same_rows(
         for i in range(n)
     )
     assert stored == expected
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _extract_in_child(database_url: str, port: int) -> None:
+    from sinorus import db as sdb
+
+    conn = sdb.connect(database_url)
+    fetcher = Fetcher(FetchConfig(allow=(f"127.0.0.1:{port}",), retries=0))
+    ingest.extract_pending(conn, fetcher=fetcher, processes=2)
+
+
+def test_extraction_workers_exit_when_their_task_is_killed(
+    db, server: LocalServer, database_url: str
+) -> None:
+    n = ingest.POOL_MIN_ARTICLES + 10
+    items = []
+    for i in range(n):
+        # Slow pages keep the task busy long enough to be killed with its pool running.
+        server.routes[f"/s{i}.html"] = Reply(
+            200, page(f"Slow {i}").encode(), {"Content-Type": "text/html"}, delay=0.5
+        )
+        items.append((f"s{i}", server.url(f"/s{i}.html"), f"Slow {i}"))
+    server.routes["/feed.xml"] = Reply(200, rss(items), {"Content-Type": "application/rss+xml"})
+    ids = add_feeds(db, [feeds.FeedSpec("F", server.url("/feed.xml"), "en")])
+    ingest.fetch_feeds(db, ids, run_id="r", fetcher=fetcher_for(server))
+    child = multiprocessing.get_context("fork").Process(
+        target=_extract_in_child, args=(database_url, server.port)
+    )
+    child.start()
+    workers: set[int] = set()
+    for _ in range(200):  # until the pool's workers exist (bounded; no timing asserted)
+        workers = {p for p in _children(child.pid) if "spawn" in _cmdline(p)}
+        if len(workers) >= 2:
+            break
+        time.sleep(0.1)
+    assert len(workers) >= 2
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    for _ in range(100):
+        alive = {p for p in workers if Path(f"/proc/{p}").exists() and not _zombie(p)}
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive, f"pool workers outlived their killed task: {alive}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
