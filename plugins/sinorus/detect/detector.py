@@ -7,6 +7,7 @@ import argparse
 import bisect
 import importlib
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -150,13 +151,23 @@ def _dispatch(parts: list[str]) -> str | None:
             letters.setdefault(key, set()).add(code)
             if not members.setdefault(key, []) or members[key][-1] != i:
                 members[key].append(i)
-    groups = []
-    for key in sorted(members):
-        cls = "".join(re.escape(chr(c)) for c in sorted(letters[key]))
-        alts = "|".join(f"(?:{parts[i]})" for i in members[key])
-        # At any position at most one group's lookahead holds: its letters are one case class.
-        groups.append(f"(?=(?i:[{cls}]))(?:{alts})")
-    return "|".join(groups)
+    keys = sorted(members)
+    # Two levels (buckets of letters, then letters): about 2·√n lookaheads per word, not n.
+    size = max(1, math.isqrt(len(keys)))
+    buckets = []
+    for b in range(0, len(keys), size):
+        groups = []
+        for key in keys[b : b + size]:
+            alts = "|".join(f"(?:{parts[i]})" for i in members[key])
+            # At one position at most one group's lookahead holds: its letters are one case class.
+            groups.append(f"(?=(?i:[{_class(letters[key])}]))(?:{alts})")
+        bucket = set().union(*(letters[key] for key in keys[b : b + size]))
+        buckets.append(f"(?=(?i:[{_class(bucket)}]))(?:{'|'.join(groups)})")
+    return "|".join(buckets)
+
+
+def _class(codes: set[int]) -> str:
+    return "".join(re.escape(chr(c)) for c in sorted(codes))
 
 
 def _block_regex(block: dict[str, Any] | None) -> str:
@@ -431,9 +442,9 @@ class _Doc:
     phone_context: bool
     title_end: int  # end of the title sentence within text (0 when no title)
     company_spans: set[tuple[int, int]]
-    # Per-sentence results shared by the sentence's triggers, keyed by the sentence's start.
-    dates: dict[tuple[int, str], tuple[sdates.DateMention, ...]] = field(default_factory=dict)
-    rounds: dict[int, int | None] = field(default_factory=dict)
+    # Per-sentence results, keyed by the sentence's text: they depend on nothing else.
+    dates: dict[tuple[str, str], tuple[sdates.DateMention, ...]] = field(default_factory=dict)
+    rounds: dict[str, int | None] = field(default_factory=dict)
 
 
 def _sentence_index(starts: list[int], pos: int) -> int:
@@ -1231,10 +1242,10 @@ class Detector:
 
     def _event_dates(self, doc: _Doc, s: Sentence, prefer: str) -> tuple[sdates.DateMention, ...]:
         """Dates in the sentence that may date its event (not the reporting or a "since")."""
-        key = (s.start, prefer)
+        key = (s.text, prefer)
         cached = doc.dates.get(key)
         if cached is not None:
-            return cached  # several triggers of one sentence share its dates
+            return cached  # the same sentence text (another trigger, a repeat) has the same dates
         rules = self.rules
         found = tuple(
             d
@@ -1248,9 +1259,9 @@ class Detector:
 
     def _round(self, doc: _Doc, s: Sentence) -> int | None:
         """The meeting round the sentence names ("the 28th meeting"), once per sentence."""
-        if s.start not in doc.rounds:
-            doc.rounds[s.start] = sdates.find_round(s.text, doc.lang)
-        return doc.rounds[s.start]
+        if s.text not in doc.rounds:
+            doc.rounds[s.text] = sdates.find_round(s.text, doc.lang)
+        return doc.rounds[s.text]
 
     def _location(self, text: str, s: Sentence, trig: _Trigger) -> str | None:
         best: tuple[int, str] | None = None
