@@ -49,12 +49,16 @@ def main() -> None:
     detector = default_detector()
     detector.detect("warm-up", lang="en", published=None)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     found = 0
     for text in texts:
         found += len(detector.detect(text, lang=None, published=date(2025, 6, 11)))
+    cpu = time.process_time() - cpu_started
     seconds = time.perf_counter() - started
+    # CPU time is the figure to compare: on a shared machine wall time includes others' work.
     print(
-        f"{len(texts) / seconds:.0f} articles/s ({len(texts)} articles of 3 KB, {found} mentions)"
+        f"{len(texts) / cpu:.0f} articles per CPU second, {len(texts) / seconds:.0f} articles/s"
+        f" wall ({len(texts)} articles of 3 KB, {found} mentions)"
     )
 
 
