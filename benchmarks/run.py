@@ -120,6 +120,37 @@ def bench_extraction(corpus: Corpus, keys: list[int]) -> tuple[float, float]:
     return time.perf_counter() - t, time.process_time() - c
 
 
+def _extract_page(args: tuple[bytes, str]) -> str | None:
+    return extract.extract_article(args[0], url=args[1]).status
+
+
+def bench_extraction_pool(corpus: Corpus, keys: list[int], processes: int = 2) -> dict[str, Any]:
+    """extract_article over the pages in one process, then in a warmed-up pool of `processes`."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(corpus.page(k), f"http://127.0.0.1/a/{k}.html") for k in keys]
+    for job in jobs[:3]:
+        _extract_page(job)  # warm trafilatura up, as the pool's workers will be
+    t = time.perf_counter()
+    for job in jobs:
+        _extract_page(job)
+    serial = time.perf_counter() - t
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+        list(pool.map(_extract_page, jobs[: processes * 3]))
+        t = time.perf_counter()
+        list(pool.map(_extract_page, jobs, chunksize=2))
+        pooled = time.perf_counter() - t
+    return {
+        "pages": len(jobs),
+        "processes": processes,
+        "serial_s": round(serial, 3),
+        "pool_s": round(pooled, 3),
+        "speedup": round(serial / pooled, 2),
+    }
+
+
 def run_cycle(job: dict[str, Any]) -> dict[str, Any]:
     """benchmarks.cycle in a child process; its last stdout line is the result."""
     out = subprocess.run(
@@ -129,6 +160,9 @@ def run_cycle(job: dict[str, Any]) -> dict[str, Any]:
         text=True,
         cwd=ROOT,
         check=False,
+        # One process, like the baseline: the ratios compare like with like, CPU and RSS are
+        # the cycle's own. The pool's gain is measured apart (bench_extraction_pool).
+        env=os.environ | {"SINORUS_EXTRACT_PROCESSES": "1"},
     )
     if out.returncode != 0:
         raise RuntimeError(f"cycle process failed:\n{out.stderr[-3000:]}")
@@ -342,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_seconds": round(base_cpu, 3),
         }
         say(f"extraction baseline: {len(keys)} pages in {base_s:.2f}s")
+        details["extraction_pool"] = bench_extraction_pool(corpus, keys)
+        say(f"extraction in a pool: {details['extraction_pool']}")
         growth: dict[int, dict[str, Any]] = {}
         for factor in size.factors:
             with throwaway_database(admin) as url:
@@ -418,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             3,
         ),
         "growth_factor": max(size.factors),
+        "extraction_pool_speedup": details["extraction_pool"]["speedup"],
         "db_articles_rows_per_s": details["db_load"]["articles_rows_per_s"],
         "db_mentions_rows_per_s": details["db_load"]["mentions_rows_per_s"],
         "cycle_seconds": round(first_s, 3),
