@@ -344,6 +344,8 @@ class _TitledRule:
     lang: str
     regex: re.Pattern[str]
     title_before: re.Pattern[str] | None = None
+    # A character that may not stand just before a match; checked per match (see _bounded).
+    left: re.Pattern[str] | None = None
 
 
 _ZH_NAME_STOP = set("表会在说与同和出时对称指向等一率将也已就于的是为并及今日应")
@@ -660,10 +662,11 @@ class Gazetteer:
                 _TitledRule(
                     "en",
                     re.compile(
-                        rf"(?<![\w'])(?P<c>{en_c})\s+(?i:(?P<t>{alts(by_lang['en'])}))"
+                        rf"(?P<c>{en_c})\s+(?i:(?P<t>{alts(by_lang['en'])}))"
                         rf"(?:\s+(?:to|in|for)\s+(?:the\s+)?[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*)?)?"
                         rf"(?:,)?\s+(?P<n>{en_name})(?![\w'])"
                     ),
+                    left=re.compile(r"[\w']"),
                 )
             )
         ru_name = r"[А-Я][а-я]+(?:-[А-Я][а-я]+)?(?:\s+[А-Я][а-я]+(?:-[А-Я]?[а-я]+)?){1,2}"
@@ -682,8 +685,9 @@ class Gazetteer:
             out.append(
                 _TitledRule(
                     "ru",
-                    re.compile(rf"(?<![\w])(?P<c>{ru_c}){place}\s+(?P<n>{ru_name})(?![\w])"),
+                    re.compile(rf"(?P<c>{ru_c}){place}\s+(?P<n>{ru_name})(?![\w])"),
                     re.compile(rf"(?<![\w])(?i:(?P<t>{ru_t}))\s+\Z"),
+                    left=re.compile(r"\w"),
                 )
             )
         if ru_t and ru_adj:
@@ -691,8 +695,9 @@ class Gazetteer:
                 _TitledRule(
                     "ru",
                     re.compile(
-                        rf"(?<![\w])(?P<c>{ru_adj})\s+(?i:(?P<t>{ru_t})){place}\s+(?P<n>{ru_name})(?![\w])"
+                        rf"(?P<c>{ru_adj})\s+(?i:(?P<t>{ru_t})){place}\s+(?P<n>{ru_name})(?![\w])"
                     ),
+                    left=re.compile(r"\w"),
                 )
             )
         zh_c = alts(w for ws in ctry.get("zh", {}).values() for w in ws)
@@ -844,7 +849,7 @@ class Gazetteer:
                 continue
             if lang == "ru" and not has_cyr:
                 continue
-            for m in rule.regex.finditer(folded):
+            for m in _bounded(rule.regex, rule.left, folded):
                 side = self._side(lang, m.group("c"))
                 if side is None:
                     continue
@@ -1112,6 +1117,25 @@ class Gazetteer:
             level=level,
             weak=cand.weak,
         )
+
+
+def _bounded(
+    regex: re.Pattern[str], left: re.Pattern[str] | None, text: str
+) -> Iterator[re.Match[str]]:
+    """The matches `(?<!left)regex` would give, without the lookbehind's cost at every position."""
+    # A leading lookbehind keeps `re` from skipping ahead to the regex's possible first
+    # characters; a match the boundary rejects is retried one character on, as the scan would.
+    if left is None:
+        yield from regex.finditer(text)
+        return
+    pos = 0
+    while (m := regex.search(text, pos)) is not None:
+        start = m.start()
+        if start and left.match(text, start - 1):
+            pos = start + 1
+            continue
+        yield m
+        pos = m.end() if m.end() > start else m.end() + 1
 
 
 def _overlap(a: _Candidate, b: _Candidate) -> bool:
