@@ -78,7 +78,7 @@ _WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
 # Runs, not single characters: counting a run's length is the same count with fewer matches.
 _SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]+")
 _SCRIPT_CJK = re.compile(r"[\u4E00-\u9FFF]+")
-_SCRIPT_LATIN = re.compile(r"[A-Za-z]+")
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
 _SCRIPT_DEVA = re.compile(r"[\u0900-\u097F]+")
 
 
@@ -147,10 +147,14 @@ def _append(out: list[Sentence], text: str, start: int, end: int) -> None:
 def guess_lang(text: str) -> str:
     """A language code from the dominant script of the first few thousand characters."""
     sample = text[:2000]
-    cjk = sum(map(len, _SCRIPT_CJK.findall(sample)))
-    cyr = sum(map(len, _SCRIPT_CYR.findall(sample)))
-    deva = sum(map(len, _SCRIPT_DEVA.findall(sample)))
-    latin = sum(map(len, _SCRIPT_LATIN.findall(sample)))
+    if sample.isascii():
+        cjk = cyr = deva = 0
+    else:
+        cjk = sum(map(len, _SCRIPT_CJK.findall(sample)))
+        cyr = sum(map(len, _SCRIPT_CYR.findall(sample)))
+        deva = sum(map(len, _SCRIPT_DEVA.findall(sample)))
+    # ASCII letters counted in bytes: the letters survive dropping non-ASCII and non-letters.
+    latin = len(sample.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTER))
     counts = {"zh": cjk * 3, "ru": cyr, "hi": deva, "en": latin}
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else "en"
