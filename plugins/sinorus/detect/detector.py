@@ -80,17 +80,22 @@ def _compile(patterns: list[str], bounded: bool = True) -> str:
 
 
 # A long word-bounded alternation tries every branch at every word start (case-insensitive
-# branches get no quick first-character test from `re`); grouping the branches behind a
-# lookahead on their first letter makes a word start cost one test per letter instead.
+# branches get no quick first-character test from `re`); grouping the branches behind
+# lookaheads on their first letter makes a word start cost a few lookaheads instead.
 DISPATCH_MIN = 24
-_PARSER: Any = importlib.import_module("re._parser")
-_CASE_EXTRA: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
+# CPython's own pattern parser and case tables (3.11+); without them, plain alternations.
+try:
+    _PARSER: Any = importlib.import_module("re._parser")
+    _CASE_EXTRA: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
+    _TOLOWER: Any = _sre.unicode_tolower
+except (ImportError, AttributeError):  # pragma: no cover - another Python implementation
+    _PARSER = None
 _RANGE_MAX = 64
 
 
 def _fold_key(code: int) -> int:
     """One code point per class of characters `re` treats as equal when ignoring case."""
-    low = int(_sre.unicode_tolower(code))
+    low = int(_TOLOWER(code))
     return min((low, *_CASE_EXTRA.get(low, ())))
 
 
@@ -137,6 +142,8 @@ def _first_codes(items: list[tuple[Any, Any]]) -> set[int] | None:
 
 def _dispatch(parts: list[str]) -> str | None:
     """The alternation grouped by first letter, branch order kept; None when not possible."""
+    if _PARSER is None:
+        return None
     members: dict[int, list[int]] = {}
     letters: dict[int, set[int]] = {}
     for i, part in enumerate(parts):
