@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sinorus.detect import detector
 from sinorus.detect.detector import detect, merge_mentions
 from sinorus.detect.model import DETECTOR_VERSION, Mention, Participant
 from sinorus.detect.text import guess_lang, split_sentences
@@ -464,3 +468,55 @@ def test_a_visit_to_a_third_country_is_not_ours() -> None:
 def test_sea_of_japan_is_a_place_not_a_third_party() -> None:
     m = only(detect("中俄两国海军在日本海举行联合演习。", lang="zh", published=PUB), "military")
     assert m.location == "Sea of Japan"
+
+
+def _trigger_lists() -> list[list[str]]:
+    """Every long pattern list in triggers.yaml, per script, as the detector compiles them."""
+    import yaml
+
+    from sinorus import settings as sinorus_settings
+
+    data = yaml.safe_load((sinorus_settings.DATA_DIR / "triggers.yaml").read_text(encoding="utf-8"))
+    found: list[list[str]] = []
+
+    def walk(block: object) -> None:
+        if isinstance(block, dict):
+            by_script: dict[str, list[str]] = {}
+            for lang, value in block.items():
+                if isinstance(value, list) and str(lang) not in ("zh", "ja"):
+                    script = detector.SCRIPT_OF_LANG.get(str(lang), "latin")
+                    by_script.setdefault(script, []).extend(str(p) for p in value)
+                else:
+                    walk(value)
+            found.extend(v for v in by_script.values() if len(v) >= detector.DISPATCH_MIN)
+        elif isinstance(block, list):
+            for item in block:
+                walk(item)
+
+    walk(data)
+    return found
+
+
+# Characters `re` folds in surprising ways when ignoring case (long s, Kelvin sign, dotted and
+# dotless i, old Cyrillic letter forms), mixed into text built from the patterns' own letters.
+ODD = "ſKİıᲀᲂᲃẞµ_'- \nЁё"
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_grouped_trigger_alternation_matches_like_the_plain_one(data: st.DataObject) -> None:
+    lists = _trigger_lists()
+    assert lists  # the grouping is in use
+    patterns = data.draw(st.sampled_from(lists))
+    letters = "".join(sorted({c for p in patterns for c in p if c.isalpha()}))
+    words = st.text(alphabet=letters + ODD, min_size=1, max_size=12)
+    text = data.draw(
+        st.lists(st.one_of(words, st.sampled_from(patterns)), max_size=40).map(" ".join)
+    )
+    parts = sorted(patterns, key=len, reverse=True)
+    for flags in (re.IGNORECASE, 0):
+        plain = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in parts) + r")(?!\w)", flags)
+        grouped = re.compile(detector._compile(patterns), flags)
+        assert [m.span() for m in grouped.finditer(text)] == [
+            m.span() for m in plain.finditer(text)
+        ]
