@@ -378,3 +378,24 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_same_bytes_without_validators_are_not_parsed_again(db, server: LocalServer) -> None:
+    body = rss([("n1", server.url("/n1.html"), "One")])
+    server.routes["/plain.xml"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    ids = add_feeds(db, [feeds.FeedSpec("Plain", server.url("/plain.xml"), "en")])
+    fetcher = fetcher_for(server)
+    first = ingest.fetch_feeds(db, ids, run_id="r1", fetcher=fetcher)
+    second = ingest.fetch_feeds(db, ids, run_id="r2", fetcher=fetcher)
+    assert (first.ok, first.new_articles) == (1, 1)
+    assert (second.not_modified, second.ok, second.entries_seen) == (1, 0, 0)
+    assert server.hits("/plain.xml") == 2  # fetched both times, parsed once
+    server.routes["/plain.xml"] = Reply(
+        200,
+        rss([("n1", server.url("/n1.html"), "One"), ("n2", server.url("/n2.html"), "Two")]),
+        {"Content-Type": "application/rss+xml"},
+    )
+    third = ingest.fetch_feeds(db, ids, run_id="r3", fetcher=fetcher)
+    assert (third.ok, third.new_articles) == (1, 1)
+    statuses = rows(db, "SELECT run_id, status FROM fetch_log ORDER BY run_id")
+    assert statuses == [("r1", "ok"), ("r2", "not_modified"), ("r3", "ok")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -112,24 +113,29 @@ def _record_feed(
     base: dict[str, Any] = {"http_status": result.status, "ms": result.elapsed_ms}
     fields: dict[str, Any]
     parsed: parse.ParsedFeed | None = None
-    if result.outcome == "ok" and result.body is not None:
+    body_hash = hashlib.sha256(result.body).hexdigest() if result.body is not None else None
+    # A server that ignores conditional GET but sends the same bytes: nothing new, no parsing.
+    unchanged = result.outcome == "ok" and body_hash is not None and body_hash == feed.body_hash
+    if result.outcome == "ok" and result.body is not None and not unchanged:
         parsed = parse.parse_feed(
             result.body, url=result.final_url, content_type=result.headers.get("content-type")
         )
     with sdb.transaction(conn) as cur:
-        if result.outcome == "not_modified":
+        if result.outcome == "not_modified" or unchanged:
             fields = base | {"status": "not_modified"}
             store.feed_succeeded(
                 cur,
                 feed.id,
                 now=now,
                 next_due=feeds.next_due(now, failures=0, ttl_seconds=feed.ttl_seconds),
-                status="not_modified",
+                # The feed answered 200 with what it sent last time: healthy, nothing new.
+                status="ok" if unchanged else "not_modified",
                 http_status=result.status,
                 etag=result.etag or feed.etag,
                 last_modified=result.last_modified or feed.last_modified,
                 ttl_seconds=feed.ttl_seconds,
                 new_items=0,
+                body_hash=feed.body_hash,
             )
         elif parsed is not None and parsed.error is None:
             fresh = store.unknown_entries(cur, feed.id, parsed.entries)
@@ -155,6 +161,7 @@ def _record_feed(
                 last_modified=result.last_modified,
                 ttl_seconds=ttl,
                 new_items=len(created),
+                body_hash=body_hash,
             )
         else:
             error = parsed.error if parsed is not None else result.error

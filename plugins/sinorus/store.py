@@ -25,12 +25,13 @@ class FeedRow:
     last_modified: str | None
     ttl_seconds: int | None
     consecutive_failures: int
+    body_hash: str | None = None
 
 
 def feed_rows(cur: Cursor, ids: Sequence[int]) -> list[FeedRow]:
     cur.execute(
-        "SELECT id, url, name, lang, etag, last_modified, ttl_seconds, consecutive_failures "
-        "FROM feeds WHERE id = ANY(%s) ORDER BY id",
+        "SELECT id, url, name, lang, etag, last_modified, ttl_seconds, consecutive_failures, "
+        "body_hash FROM feeds WHERE id = ANY(%s) ORDER BY id",
         (list(ids),),
     )
     return [FeedRow(*row) for row in cur.fetchall()]
@@ -98,7 +99,7 @@ def insert_entries(
 
 
 def log_fetch(cur: Cursor, run_id: str, feed_id: int, started: datetime, **fields: Any) -> None:
-    """One fetch-log row per feed per run; a retried run overwrites its own row."""
+    """One fetch-log row per feed per run; a retried run updates its own row."""
     columns = ["status", "http_status", "items_seen", "new_items", "bytes", "ms", "bozo", "error"]
     values = [fields.get(c) for c in columns]
     values[2] = values[2] or 0
@@ -109,7 +110,10 @@ def log_fetch(cur: Cursor, run_id: str, feed_id: int, started: datetime, **field
         + ") VALUES (%s, %s, %s, "
         + ", ".join(["%s"] * len(columns))
         + ") ON CONFLICT (run_id, feed_id) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in ["started_at", *columns]),
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in ["started_at", *columns])
+        # A retry that finds the feed unchanged since this run's own success keeps the record of
+        # what the run found; a retry after a failure replaces it.
+        + " WHERE NOT (EXCLUDED.status = 'not_modified' AND fetch_log.status = 'ok')",
         [run_id, feed_id, started, *values],
     )
 
@@ -126,9 +130,10 @@ def feed_succeeded(
     last_modified: str | None,
     ttl_seconds: int | None,
     new_items: int,
+    body_hash: str | None,
 ) -> None:
     cur.execute(
-        "UPDATE feeds SET etag = %s, last_modified = %s, ttl_seconds = %s, "
+        "UPDATE feeds SET etag = %s, last_modified = %s, ttl_seconds = %s, body_hash = %s, "
         "last_checked_at = %s, last_ok_at = %s, "
         "last_new_at = CASE WHEN %s > 0 THEN %s ELSE last_new_at END, "
         "last_status = %s, http_status = %s, consecutive_failures = 0, last_error = NULL, "
@@ -137,6 +142,7 @@ def feed_succeeded(
             etag,
             last_modified,
             ttl_seconds,
+            body_hash,
             now,
             now,
             new_items,
