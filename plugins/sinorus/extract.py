@@ -13,6 +13,7 @@ import charset_normalizer
 import trafilatura
 from trafilatura.settings import set_date_params
 
+from sinorus.detect.text import guess_lang as script_lang
 from sinorus.parse import clean_text
 
 # A page body shorter than this is a teaser, an error page or a wall, not the article.
@@ -34,9 +35,7 @@ META_CHARSET = re.compile(
 XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,100}encoding\s*=\s*["']([A-Za-z0-9_\-]{2,40})""")
 # Pages that declare the old narrow Chinese charsets often use characters only the wider one has.
 CHARSET_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
-CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-LATIN = re.compile(r"[A-Za-z]")
 
 
 @dataclass
@@ -98,19 +97,13 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
 
 
 def guess_lang(text: str, default: str | None = None) -> str | None:
-    """The script decides between Russian, Chinese and a Latin-script default."""
-    sample = text[:5000]
-    counts = {
-        "ru": len(CYRILLIC.findall(sample)),
-        "zh": len(CJK.findall(sample)) * 3,  # one character carries about a word
-        "latin": len(LATIN.findall(sample)),
-    }
-    best = max(counts, key=lambda k: counts[k])
-    if counts[best] == 0:
+    """The script decides Russian, Chinese or Hindi; Latin-script text keeps the feed's language."""
+    if not any(ch.isalpha() for ch in text[:2000]):
         return default
-    if best == "latin":
-        return default if default not in (None, "ru", "zh") else "en"
-    return best
+    found = script_lang(text)  # the detector's own reading, so both stages agree
+    if found == "en":
+        return default if default not in (None, "ru", "zh", "hi") else "en"
+    return found
 
 
 def content_hash(text: str) -> str:
