@@ -13,18 +13,24 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from sinorus import settings
 from sinorus.cluster import EventRecord, cluster, summarize
 from sinorus.detect.model import LEVEL_RANK, TYPES, Mention
 
 BACKGROUND_DAYS = 21
+
+
 # The default alert rule; identical to the first rule of data/alerts.yaml.
-DEFAULT_ALERT_RULE: dict[str, Any] = {
-    "name": "high-level meeting or call",
-    "types": ["meeting", "call"],
-    "min_level": "minister",
-    "statuses": ["held", "planned"],
-    "background": False,
-}
+def _shipped_rule() -> dict[str, Any]:
+    """The first rule of the shipped data/alerts.yaml: what "the default alert rule" means."""
+    doc = yaml.safe_load((settings.DATA_DIR / "alerts.yaml").read_text(encoding="utf-8"))
+    rule: dict[str, Any] = {"background": False} | dict(doc["rules"][0])
+    return rule
+
+
+DEFAULT_ALERT_RULE = _shipped_rule()
 ALERTABLE_GOLD_LEVELS = frozenset({"head_of_state", "head_of_government", "minister"})
 
 Detect = Callable[..., list[Mention]]

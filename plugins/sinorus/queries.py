@@ -14,11 +14,11 @@ import psycopg2.extras
 
 from sinorus import db as sdb
 from sinorus import settings
+from sinorus.detect.model import LEVELS as LEVELS  # re-exported for the CLI and pages
+from sinorus.detect.model import STATUSES as STATUSES
+from sinorus.detect.model import TYPES as TYPES
 
-# Highest first; "minister" as a filter means minister or any level above it.
-LEVELS = ("head_of_state", "head_of_government", "minister", "senior_official", "working")
-TYPES = ("meeting", "call", "agreement", "military", "policy", "economic")
-STATUSES = ("held", "planned", "postponed", "cancelled")
+# LEVELS is highest first: "minister" as a filter means minister or any level above it.
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 
 DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)

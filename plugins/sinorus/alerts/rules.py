@@ -14,14 +14,9 @@ from typing import Any
 import yaml
 
 from sinorus import settings
+from sinorus.detect.model import LEVELS
 
-DEFAULT_LEVELS = (
-    "head_of_state",
-    "head_of_government",
-    "minister",
-    "senior_official",
-    "working",
-)
+DEFAULT_LEVELS = LEVELS  # an operator's rules file may list its own order
 
 
 class AlertConfigError(ValueError):

@@ -15,18 +15,10 @@ from typing import Any, Literal
 import yaml
 
 from sinorus import settings
+from sinorus.detect.model import LEVEL_RANK
 
 Level = Literal["head_of_state", "head_of_government", "minister", "senior_official", "working"]
 
-LEVELS: tuple[str, ...] = (
-    "head_of_state",
-    "head_of_government",
-    "minister",
-    "senior_official",
-    "working",
-)
-# Lower number = higher rank.
-LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "actors"
 
