@@ -173,11 +173,24 @@ def run_cycle(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Feeds are spread over this many origins (host:port), as the shipped feed list spreads over about
+# 80 outlets: per-host politeness then limits what it limits in production, not the whole replay.
+ORIGINS = 80
+
+
+def start_origins(corpus: Corpus, items: int, feeds: int, latency: float) -> list[ReplayServer]:
+    """One replay server per feed, up to ORIGINS; feed i lives on origin i % len(origins)."""
+    return [
+        ReplayServer(corpus, items, latency=latency).start()
+        for _ in range(max(1, min(ORIGINS, feeds)))
+    ]
+
+
 def cycle_job(
-    url: str, server: ReplayServer, size: Size, factor: int, *, rerun: bool
+    url: str, origins: list[ReplayServer], size: Size, factor: int, *, rerun: bool
 ) -> dict[str, Any]:
     specs = [
-        {"name": f"replay {i}", "url": server.feed_url(i), "lang": None}
+        {"name": f"replay {i}", "url": origins[i % len(origins)].feed_url(i), "lang": None}
         for i in range(size.feeds * factor)
     ]
     return {"database_url": url, "feeds": specs, "allow": ["127.0.0.1"], "rerun": rerun}
@@ -369,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"corpus: {corpus.source}")
     admin = admin_url()
     details: dict[str, Any] = {}
-    server = ReplayServer(corpus, size.items, latency=args.latency).start()
+    origins = start_origins(corpus, size.items, size.feeds * max(size.factors), args.latency)
     try:
         keys = article_keys(size, 1)
         base_s, base_cpu = bench_extraction(corpus, keys)
@@ -384,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         growth: dict[int, dict[str, Any]] = {}
         for factor in size.factors:
             with throwaway_database(admin) as url:
-                growth[factor] = run_cycle(cycle_job(url, server, size, factor, rerun=factor == 1))
+                growth[factor] = run_cycle(cycle_job(url, origins, size, factor, rerun=factor == 1))
             g = growth[factor]
             say(
                 f"cycle {factor}x: {g['rows']['articles']} articles in {g['first']['seconds']:.2f}s"
@@ -434,13 +447,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         say(f"fetch: {size.fetch_feeds} feeds in {fetch_s:.2f}s (serial {serial:.0f}s)")
     finally:
-        server.stop()
+        stop_all(origins)
     results: dict[str, Any] = {
         "size": args.size,
         "corpus": corpus.source,
         "machine": machine() | {"load_average_at_start": load_at_start},
         "code": code,
-        "config": asdict(size) | {"latency_s": args.latency},
+        "config": asdict(size) | {"latency_s": args.latency, "origins": len(origins)},
         "cycle_vs_extraction": round(first_s / base_s, 3),
         # CPU-time ratios stay meaningful on a shared, loaded machine (the cycle's own process
         # only: PostgreSQL's and the replay server's CPU are not in it).

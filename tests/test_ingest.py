@@ -277,7 +277,7 @@ def test_gzip_feed_and_failure_backoff_grows_but_never_disables(db, server: Loca
     assert enabled and failures == 4
 
 
-@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize("processes", [1, 2, 3])
 def test_extraction_in_worker_processes_stores_the_same_rows(
     db, server: LocalServer, processes: int
 ) -> None:
@@ -328,7 +328,7 @@ def _extract_in_child(database_url: str, port: int) -> None:
 
     conn = sdb.connect(database_url)
     fetcher = Fetcher(FetchConfig(allow=(f"127.0.0.1:{port}",), retries=0))
-    ingest.extract_pending(conn, fetcher=fetcher, processes=2)
+    ingest.extract_pending(conn, fetcher=fetcher, processes=3)  # two workers beside the task
 
 
 def test_extraction_workers_exit_when_their_task_is_killed(

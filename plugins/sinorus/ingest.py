@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -196,12 +196,16 @@ class ExtractSummary:
         return {"articles": self.articles, **dict(self.statuses)}
 
 
-# Below this many pages a process pool costs more to start than it saves.
+# Below this many pages a worker process costs more to start than it saves.
 POOL_MIN_ARTICLES = 20
+# Pages queued per worker: one being parsed and one waiting, so a worker never idles while the
+# task process is busy with a page of its own.
+QUEUED_PER_WORKER = 2
 
 
 def extract_processes() -> int:
-    """Worker processes for extraction: SINORUS_EXTRACT_PROCESSES, else one per core (max 4)."""
+    """Processes that parse pages, the task's own included: SINORUS_EXTRACT_PROCESSES, else one
+    per core (max 4)."""
     configured = settings.env("SINORUS_EXTRACT_PROCESSES")
     if configured and configured.isdigit():
         return max(1, int(configured))
@@ -209,15 +213,15 @@ def extract_processes() -> int:
 
 
 @contextmanager
-def _extraction_pool(processes: int, articles: int) -> Iterator[ProcessPoolExecutor | None]:
+def _extraction_pool(workers: int, articles: int) -> Iterator[ProcessPoolExecutor | None]:
     # A daemonic process (some executors' workers) may not have children: extract in-process.
-    if processes < 2 or articles < POOL_MIN_ARTICLES or multiprocessing.current_process().daemon:
+    if workers < 1 or articles < POOL_MIN_ARTICLES or multiprocessing.current_process().daemon:
         yield None
         return
     # spawn: the fetcher's threads are running (forking a threaded process is unsafe), and a
     # forkserver inherited from a parent that forked us would not be ours to use.
     pool = ProcessPoolExecutor(
-        processes,
+        workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
@@ -225,7 +229,9 @@ def _extraction_pool(processes: int, articles: int) -> Iterator[ProcessPoolExecu
     try:
         yield pool
     finally:
-        pool.shutdown(cancel_futures=True)
+        # Every result is in by now (or the task is failing): the workers wind down on their
+        # own instead of the task waiting for each interpreter to finish exiting.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -248,8 +254,11 @@ def extract_pending(
 ) -> ExtractSummary:
     """Download and extract the pages of articles that are waiting; commit each on its own.
 
-    Pages are parsed in a pool of `processes` worker processes (trafilatura is CPU-bound) while
-    this process keeps downloading and writes each result as it comes back.
+    trafilatura is CPU-bound, so `processes` processes parse pages: this one and a pool of
+    `processes - 1` spawned workers. Each worker keeps two pages queued; this process parses
+    every other page itself as it arrives and writes each result as it comes back. Parsing here
+    too, rather than a worker per core, saves a worker's start-up and its libraries' first-use
+    set-up, which is most of the cost of a cycle of a few dozen pages.
     """
     own = fetcher is None
     fetcher = fetcher or Fetcher()
@@ -260,20 +269,20 @@ def extract_pending(
         requests: list[tuple[int, str, dict[str, str | None]]] = [
             (a.id, a.url, {}) for a in pending.values()
         ]
-        workers = extract_processes() if processes is None else processes
-        with _extraction_pool(workers, len(pending)) as pool:
+        total = extract_processes() if processes is None else processes
+        with _extraction_pool(total - 1, len(pending)) as pool:
             in_flight: dict[Future[_Parsed], store.PendingArticle] = {}
+            queue_cap = QUEUED_PER_WORKER * (total - 1)
             for article_id, result in fetcher.get_many(requests, accept=PAGE_ACCEPT):
                 article = pending[article_id]
-                if pool is None:
+                if in_flight:
+                    _drain(conn, in_flight, summary, timeout=0)
+                if pool is not None and len(in_flight) < queue_cap:
+                    in_flight[pool.submit(_parse_page, article, result)] = article
+                else:
                     _save(conn, article, _parse_page(article, result), summary)
-                    continue
-                in_flight[pool.submit(_parse_page, article, result)] = article
-                # Keep a few pages per worker queued; more would only hold memory.
-                while len(in_flight) >= 4 * workers:
-                    _drain(conn, in_flight, summary, FIRST_COMPLETED)
             while in_flight:
-                _drain(conn, in_flight, summary, ALL_COMPLETED)
+                _drain(conn, in_flight, summary)
     finally:
         if own:
             fetcher.close()
@@ -311,9 +320,11 @@ def _drain(
     conn: psycopg2.extensions.connection,
     in_flight: dict[Future[_Parsed], store.PendingArticle],
     summary: ExtractSummary,
-    until: str,
+    *,
+    timeout: float | None = None,
 ) -> None:
-    done, _ = wait(in_flight, return_when=until)
+    """Save the worker results that are ready (waiting up to `timeout` for the first one)."""
+    done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
     for future in done:
         article = in_flight.pop(future)
         try:
