@@ -248,7 +248,7 @@ def bench_db_load(url: str, n: int, mentions: list[Mention]) -> dict[str, float]
         t = time.perf_counter()
         for start in range(0, m_rows, chunk):
             with sdb.transaction(conn) as cur:
-                event_id = events._insert_event(cur, pool[0])
+                event_id = events._insert_events(cur, [pool[0]])[0]
                 events._insert_mentions(
                     cur,
                     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -105,21 +105,29 @@ def _detect_batch(cur: Cursor, articles: Sequence[_Article], summary: DetectSumm
     candidates, event_ids = _candidate_events(
         cur, [d for d in dates if d], {m.type for _, _, m in found}
     )
-    created: set[int] = set()
-    rows: list[tuple[Any, ...]] = []
+    # Events born in this batch get their ids in one round trip once clustering is done; until
+    # then a new event is known by a negative key (-1 for the first).
+    born: list[Mention] = []
+    assigned: list[tuple[int, int, int, Mention]] = []
     for article, ordinal, mention in found:
         match = cluster.assign([(mention, article.published)], candidates)[0]
         if match is None:
-            event_id = _insert_event(cur, mention)
-            created.add(event_id)
+            born.append(mention)
+            key = -len(born)
             candidates.append(cluster.summarize([mention]))
-            event_ids.append(event_id)
+            event_ids.append(key)
         else:
-            event_id = event_ids[match]
+            key = event_ids[match]
             candidates[match] = _merge(candidates[match], mention)
-        rows.append(_mention_row(article.id, ordinal, event_id, mention))
-        touched.add(event_id)
-    _insert_mentions(cur, rows)
+        assigned.append((article.id, ordinal, key, mention))
+    new_ids = _insert_events(cur, born)
+
+    def real(key: int) -> int:
+        return new_ids[-key - 1] if key < 0 else key
+
+    _insert_mentions(cur, [_mention_row(a, o, real(k), m) for a, o, k, m in assigned])
+    touched |= {real(k) for _, _, k, _ in assigned}
+    created = set(new_ids)
     cur.execute(
         "UPDATE articles SET detected_version = %s WHERE id = ANY(%s)", (DETECTOR_VERSION, ids)
     )
@@ -127,8 +135,7 @@ def _detect_batch(cur: Cursor, articles: Sequence[_Article], summary: DetectSumm
     summary.mentions += len(found)
     summary.new_events += len(created)
     summary.updated_events += len(touched - created)
-    for event_id in sorted(touched):
-        summary.alerts_queued += refresh_event(cur, event_id, is_new=event_id in created)
+    summary.alerts_queued += refresh_events(cur, sorted(touched), created=created)
 
 
 def _merge(record: cluster.EventRecord, mention: Mention) -> cluster.EventRecord:
@@ -202,14 +209,21 @@ def _candidate_events(
     return [_record_from_row(r) for r in rows], [r[0] for r in rows]
 
 
-def _insert_event(cur: Cursor, mention: Mention) -> int:
+def _insert_events(cur: Cursor, mentions: Sequence[Mention]) -> list[int]:
+    """Insert one event per mention (filled in by refresh_events); their ids, in order."""
+    if not mentions:
+        return []
     cur.execute(
-        "INSERT INTO events (type, status) VALUES (%s, %s) RETURNING id",
-        (mention.type, mention.status),
+        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)",
+        (len(mentions),),
     )
-    row = cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    ids = sorted(int(row[0]) for row in cur.fetchall())
+    psycopg2.extras.execute_values(
+        cur,
+        "INSERT INTO events (id, type, status) VALUES %s",
+        [(i, m.type, m.status) for i, m in zip(ids, mentions, strict=True)],
+    )
+    return ids
 
 
 def _mention_row(article_id: int, ordinal: int, event_id: int, m: Mention) -> tuple[Any, ...]:
@@ -273,24 +287,83 @@ def _mention_from_row(row: Sequence[Any]) -> Mention:
 
 def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
     """Recompute an event from all its mentions and queue its alerts; returns alerts queued."""
+    return refresh_events(cur, [event_id], created={event_id} if is_new else ())
+
+
+# The UPDATE's VALUES rows, typed so that NULLs and empty arrays need no guessing.
+_EVENT_UPDATE = (
+    "UPDATE events e SET type = v.type, status = v.status, event_date = v.event_date, "
+    "location = v.location, participants = v.participants, people = v.people, "
+    "level = v.level, round = v.round, headline = v.headline, cameo = v.cameo, "
+    "plover = v.plover, background = v.background, n_articles = v.n_articles, "
+    "n_outlets = v.n_outlets, first_seen = least(e.first_seen, v.first_seen), "
+    "last_seen = greatest(e.last_seen, v.last_seen), updated_at = now() "
+    "FROM (VALUES %s) AS v (id, type, status, event_date, location, participants, people, "
+    "level, round, headline, cameo, plover, background, n_articles, n_outlets, first_seen, "
+    "last_seen) WHERE e.id = v.id"
+)
+_EVENT_UPDATE_ROW = (
+    "(%s::bigint, %s::text, %s::text, %s::date, %s::text, %s::jsonb, %s::text[], %s::text, "
+    "%s::integer, %s::text, %s::text, %s::text, %s::boolean, %s::integer, %s::integer, "
+    "%s::timestamptz, %s::timestamptz)"
+)
+
+
+def refresh_events(cur: Cursor, event_ids: Sequence[int], *, created: Collection[int] = ()) -> int:
+    """Recompute events from all their mentions and queue their alerts; returns alerts queued.
+
+    One query reads every mention, one writes every event: a batch touches hundreds of events,
+    and a round trip per event was most of the time spent outside the detector.
+    """
+    if not event_ids:
+        return 0
     cur.execute(
         f"SELECT {MENTION_COLUMNS}, a.outlet, coalesce(a.content_hash, a.id::text), a.fetched_at, "
-        "coalesce(a.site_name, a.outlet) "
+        "coalesce(a.site_name, a.outlet), m.event_id "
         "FROM event_mentions m JOIN articles a ON a.id = m.article_id "
-        "WHERE m.event_id = %s ORDER BY m.confidence DESC, m.id",
-        (event_id,),
+        "WHERE m.event_id = ANY(%s) ORDER BY m.event_id, m.confidence DESC, m.id",
+        (list(event_ids),),
     )
-    rows = cur.fetchall()
-    cur.execute("SELECT status FROM events WHERE id = %s", (event_id,))
-    previous = cur.fetchone()
-    if not rows:
+    by_event: dict[int, list[tuple[Any, ...]]] = {}
+    for row in cur.fetchall():
+        by_event.setdefault(row[18], []).append(row)
+    cur.execute("SELECT id, status FROM events WHERE id = ANY(%s)", (list(event_ids),))
+    previous: dict[int, str] = dict(cur.fetchall())
+    gone = [e for e in event_ids if e not in by_event]
+    if gone:
         # Re-detection took every mention away: forget the event unless an alert went out.
         cur.execute(
-            "DELETE FROM events e WHERE id = %s AND NOT EXISTS "
+            "DELETE FROM events e WHERE id = ANY(%s) AND NOT EXISTS "
             "(SELECT 1 FROM alerts WHERE event_id = e.id AND status = 'sent')",
-            (event_id,),
+            (gone,),
         )
-        return 0
+    refreshed = [_summarize_event(e, by_event[e]) for e in event_ids if e in by_event]
+    psycopg2.extras.execute_values(
+        cur,
+        _EVENT_UPDATE,
+        [values for _, values, _ in refreshed],
+        template=_EVENT_UPDATE_ROW,
+        page_size=500,
+    )
+    queued = 0
+    for event, _, outlets in refreshed:
+        event_id = event["id"]
+        queued += len(
+            outbox.enqueue(
+                cur,
+                event_id,
+                event,
+                previous_status=None if event_id in created else previous.get(event_id),
+                outlets=outlets,
+            )
+        )
+    return queued
+
+
+def _summarize_event(
+    event_id: int, rows: Sequence[Sequence[Any]]
+) -> tuple[dict[str, Any], tuple[Any, ...], list[str]]:
+    """The event as its mentions describe it: (for the alert rules, UPDATE row, outlets)."""
     record = cluster.summarize([_mention_from_row(r) for r in rows])
     outlets = sorted({r[14] for r in rows if r[14]})
     # An outlet is a site (several may share a host); a story syndicated word for word under
@@ -300,33 +373,25 @@ def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
         first_site.setdefault(r[15], r[17])
     sites = {site for site in first_site.values() if site}
     texts = set(first_site)
-    first_seen = min(r[16] for r in rows)
-    last_seen = max(r[16] for r in rows)
-    cur.execute(
-        "UPDATE events SET type = %s, status = %s, event_date = %s, location = %s, "
-        "participants = %s, people = %s, level = %s, round = %s, headline = %s, cameo = %s, "
-        "plover = %s, background = %s, n_articles = %s, n_outlets = %s, "
-        "first_seen = least(first_seen, %s), last_seen = greatest(last_seen, %s), "
-        "updated_at = now() WHERE id = %s",
-        (
-            record.type,
-            record.status,
-            record.event_date,
-            record.location,
-            json.dumps([p.to_dict() for p in record.participants], ensure_ascii=False),
-            list(record.people),
-            record.level,
-            record.round,
-            record.headline,
-            record.cameo,
-            record.plover,
-            record.background,
-            len(texts),
-            len(sites),
-            first_seen,
-            last_seen,
-            event_id,
-        ),
+    participants = [p.to_dict() for p in record.participants]
+    values = (
+        event_id,
+        record.type,
+        record.status,
+        record.event_date,
+        record.location,
+        json.dumps(participants, ensure_ascii=False),
+        list(record.people),
+        record.level,
+        record.round,
+        record.headline,
+        record.cameo,
+        record.plover,
+        record.background,
+        len(texts),
+        len(sites),
+        min(r[16] for r in rows),
+        max(r[16] for r in rows),
     )
     event = {
         "id": event_id,
@@ -334,7 +399,7 @@ def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
         "status": record.status,
         "event_date": record.event_date,
         "location": record.location,
-        "participants": [p.to_dict() for p in record.participants],
+        "participants": participants,
         "people": list(record.people),
         "level": record.level,
         "round": record.round,
@@ -343,14 +408,7 @@ def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
         "n_articles": len(texts),
         "n_outlets": len(sites),
     }
-    queued = outbox.enqueue(
-        cur,
-        event_id,
-        event,
-        previous_status=None if is_new or previous is None else previous[0],
-        outlets=outlets,
-    )
-    return len(queued)
+    return event, values, outlets
 
 
 def recluster(conn: psycopg2.extensions.connection, *, days: int = 7) -> DetectSummary:
