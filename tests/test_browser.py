@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
 from sinorus import chart
 from tests.support import seed
-from tests.test_webui import Served, serve
+from tests.test_webui import SEEDED, Served, serve
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +83,13 @@ def row_ids(page: Page) -> list[int]:
     ]
 
 
+def chart_bars(page: Page) -> list[tuple[str, str, int]]:
+    """(week, type, events) of each bar in the page's chart, as its accessible title says."""
+    titles = page.locator("div.chart svg rect.bar title").all_text_contents()
+    found = [re.fullmatch(r"(\w+), week of ([\d-]+): (\d+)", t) for t in titles]
+    return [(m[2], m[1], int(m[3])) for m in found if m is not None]
+
+
 def test_events_newest_first_and_screenshot(
     page: Page, site: Served, seeded: seed.Seeded, dialogs: list[str]
 ) -> None:
@@ -123,10 +131,14 @@ def test_type_filter_narrows_rows(page: Page, site: Served, seeded: seed.Seeded)
     assert set(page.locator("tr.event").evaluate_all("rs => rs.map(r => r.dataset.type)")) == {
         "meeting"
     }
+    # the chart follows: only meetings, those of its 26 weeks (the 200-day-old one is out)
+    bars = chart_bars(page)
+    assert {t for _, t, _ in bars} == {"meeting"} and sum(n for *_, n in bars) == 3
     page.select_option("select[name=level]", "minister")
     page.click("button[type=submit]")
     page.wait_for_url("**level=minister**")
     assert row_ids(page) == [ev["summit"], ev["recalled"], ev["old"]]
+    assert sum(n for *_, n in chart_bars(page)) == 2
     assert page.locator("select[name=type]").input_value() == "meeting"
 
 
@@ -166,18 +178,12 @@ def test_script_in_feed_text_is_only_text(
 
 
 def test_timeline_renders_bars(page: Page, site: Served, seeded: seed.Seeded) -> None:
-    dated = {"drill": 1, "consult": 3, "summit": 5, "premiers": 10, "call": 20}
-    kinds = {
-        "drill": "military",
-        "consult": "meeting",
-        "summit": "meeting",
-        "premiers": "agreement",
-        "call": "call",
-    }
-    # one bar segment per week and type among the events of the last 26 weeks
-    segments = {
-        (chart.week_start(seeded.today - dt.timedelta(days=d)), kinds[k]) for k, d in dated.items()
-    }
+    def segment(name: str) -> tuple[dt.date, str]:
+        days, kind = SEEDED[name]
+        return chart.week_start(seeded.today - dt.timedelta(days=days)), kind
+
+    # one bar segment per week and type among the events of the last 26 weeks, recalled ones aside
+    segments = {segment(name) for name in SEEDED if name not in ("recalled", "old")}
     page.goto(site.url("/sinorus/timeline"))
     bars = page.locator("svg.timeline rect.bar")
     assert bars.count() == len(segments)
@@ -196,6 +202,7 @@ def test_timeline_renders_bars(page: Page, site: Served, seeded: seed.Seeded) ->
 
     page.goto(site.url("/sinorus/timeline.svg"))
     assert page.locator("rect.bar").count() == len(segments)
-    # the events page embeds the same chart
+    # the events page charts what its table lists: the recalled meeting too
     page.goto(site.url("/sinorus/"))
-    assert page.locator("div.chart svg rect.bar").count() == len(segments)
+    shown = chart_bars(page)
+    assert {(dt.date.fromisoformat(w), t) for w, t, _ in shown} == segments | {segment("recalled")}

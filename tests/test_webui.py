@@ -28,7 +28,7 @@ from fastapi import FastAPI
 
 from sinorus import chart
 from sinorus.webui import pages
-from sinorus.webui.app import create_app
+from sinorus.webui.app import CHART_LIMIT, create_app
 from tests.support import seed
 
 pytestmark = pytest.mark.integration
@@ -132,11 +132,124 @@ def test_events_page_filters(site: Served, seeded: seed.Seeded) -> None:
     assert '<option value="call" selected>' in r.text
 
 
+# Days before the seed's "today" and the type of each standard event.
+SEEDED = {
+    "drill": (1, "military"),
+    "consult": (3, "meeting"),
+    "summit": (5, "meeting"),
+    "premiers": (10, "agreement"),
+    "call": (20, "call"),
+    "recalled": (40, "meeting"),
+    "old": (200, "meeting"),
+}
+
+
+def inline_chart(html: str) -> ET.Element:
+    return ET.fromstring(html[html.index("<svg ") : html.index("</svg>") + len("</svg>")])
+
+
+def bar_counts(svg: ET.Element) -> dict[tuple[str, str], int]:
+    """(week, type) -> events, read from each bar's data and from its accessible title."""
+    counts = {}
+    for bar in svg.iter(f"{SVG}rect"):
+        if bar.get("class") == "bar":
+            week, type_, count = (
+                bar.get("data-week", ""),
+                bar.get("data-type", ""),
+                bar.get("data-count", ""),
+            )
+            assert bar.findtext(f"{SVG}title") == f"{type_}, week of {week}: {count}"
+            counts[week, type_] = int(count)
+    return counts
+
+
+def table_counts(html: str, weeks: set[str]) -> dict[tuple[str, str], int]:
+    """(week, type) -> events among the table's rows dated in the given weeks."""
+    counts: dict[tuple[str, str], int] = {}
+    for type_, day in re.findall(
+        r'<tr class="event" data-id="\d+" data-type="(\w+)">\s*<td>([\d-]+)</td>', html
+    ):
+        week = chart.week_start(dt.date.fromisoformat(day)).isoformat()
+        if week in weeks:
+            counts[week, type_] = counts.get((week, type_), 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("params", "shown"),
+    [
+        ({}, ["drill", "consult", "summit", "premiers", "call", "recalled"]),
+        ({"type": "meeting"}, ["consult", "summit", "recalled"]),
+        ({"type": "call"}, ["call"]),
+        ({"level": "head_of_government"}, ["summit", "premiers"]),
+        ({"status": "planned"}, ["consult"]),
+        ({"q": "Путин"}, ["summit"]),
+        ({"q": "Vientiane"}, []),  # the only match is older than the chart's 26 weeks
+        ({"since": "-12", "until": "-4"}, ["summit", "premiers"]),
+        ({"since": "-250", "type": "meeting", "level": "minister"}, ["summit", "recalled", "old"]),
+    ],
+)
+def test_events_page_chart_counts_the_filtered_events(
+    site: Served, seeded: seed.Seeded, params: dict[str, str], shown: list[str]
+) -> None:
+    """The chart counts exactly the events the filters select, as the table lists them."""
+    query = dict(params)
+    for key in ("since", "until"):
+        if key in query:
+            query[key] = (seeded.today + dt.timedelta(days=int(query[key]))).isoformat()
+    r = requests.get(site.url("/sinorus/"), params=query, timeout=10)
+    assert r.status_code == 200, r.text
+    expected: dict[tuple[str, str], int] = {}
+    for name in shown:
+        days, type_ = SEEDED[name]
+        week = chart.week_start(seeded.today - dt.timedelta(days=days)).isoformat()
+        expected[week, type_] = expected.get((week, type_), 0) + 1
+    svg = inline_chart(r.text)
+    bars = bar_counts(svg)
+    assert bars == expected
+    weeks = {w for w, _ in bars} | {w for w, _ in expected}
+    assert table_counts(r.text, weeks) == bars
+    legend = [t.text for g in svg.iter(f"{SVG}g") for t in g.iter(f"{SVG}text")]
+    assert set(legend) == {t for _, t in bars}
+    if params:
+        assert svg.get("aria-label") == "China–Russia events per week matching the filters"
+    else:
+        assert svg.get("aria-label") == "China–Russia events per week"
+
+
+def test_events_page_chart_past_its_limit_shows_only_whole_weeks(
+    site: Served, db: psycopg2.extensions.connection
+) -> None:
+    """More events than the chart reads: it starts after the oldest week it could not finish."""
+    total = CHART_LIMIT + 2_000
+    with db, db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO events (type, status, event_date, level) "
+            "SELECT CASE WHEN i %% 3 = 0 THEN 'call' ELSE 'meeting' END, 'held', "
+            "current_date - (i %% 170), 'minister' FROM generate_series(1, %s) AS i",
+            (total,),
+        )
+        cur.execute(
+            "SELECT date_trunc('week', event_date)::date, type, count(*) FROM events GROUP BY 1, 2"
+        )
+        truth = {(w.isoformat(), t): n for w, t, n in cur.fetchall()}
+    r = requests.get(site.url("/sinorus/"), params={"level": "minister"}, timeout=60)
+    assert r.status_code == 200
+    bars = bar_counts(inline_chart(r.text))
+    assert bars == {key: truth[key] for key in bars}  # every week drawn is complete
+    assert sum(bars.values()) <= CHART_LIMIT < sum(truth.values())
+    # the newest weeks are all there, up to the oldest one read in full
+    newest_first = sorted({w for w, _ in truth}, reverse=True)
+    drawn = sorted({w for w, _ in bars}, reverse=True)
+    assert drawn == newest_first[: len(drawn)] and len(drawn) < len(newest_first) - 1
+
+
 def test_bad_filters_explain_themselves(site: Served, seeded: seed.Seeded) -> None:
     r = requests.get(site.url("/sinorus/"), params={"since": "soon<b>"}, timeout=10)
     assert r.status_code == 400
     assert "not a date: &#39;soon&lt;b&gt;&#39;" in r.text
     assert "<b>" not in r.text.split("<main>", 1)[1]
+    assert bar_counts(inline_chart(r.text)) == {}  # no filter, no table: nothing to chart
     r = requests.get(site.url("/sinorus/"), params={"level": "emperor"}, timeout=10)
     assert r.status_code == 400 and "unknown level" in r.text
     r = requests.get(site.url("/sinorus/timeline"), params={"weeks": "0"}, timeout=10)

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -71,6 +72,12 @@ def weeks_between(since: dt.date, until: dt.date) -> list[dt.date]:
     first, last = week_start(since), week_start(until)
     count = (last - first).days // 7 + 1
     return [first + dt.timedelta(weeks=i) for i in range(max(count, 0))]
+
+
+def tally(items: Iterable[tuple[dt.date, str]]) -> list[tuple[dt.date, str, int]]:
+    """(week Monday, type, events) from one (day, type) per event, in week then type order."""
+    counts = Counter((week_start(day), type_) for day, type_ in items)
+    return [(week, type_, n) for (week, type_), n in sorted(counts.items())]
 
 
 def _nice_step(top: int, ticks: int = 4) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import psycopg2
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WEEKS = 26
 MAX_WEEKS = 520
+# The events page's chart counts every event its filters select in the chart's weeks, not only
+# the table's first page; past this many it starts at the oldest week it read in full.
+CHART_LIMIT = 20_000
+FILTERED_TITLE = f"{chart.TITLE} matching the filters"
 # Pages run no script at all, so a feed's <script> could not run even if escaping failed.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -31,6 +36,12 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+
+def _day(event: Mapping[str, Any]) -> dt.date:
+    """The day the events query filters and sorts an event by: its date, else first seen."""
+    day: dt.date = event["event_date"] or event["first_seen"].date()
+    return day
 
 
 class Unavailable(RuntimeError):
@@ -120,6 +131,24 @@ def create_app(auth: bool = True, database_url: str | None = None) -> FastAPI:
             start = end - dt.timedelta(weeks=MAX_WEEKS - 1)
         return (start, end) if start <= end else (end, end)
 
+    def filtered_chart(conn: psycopg2.extensions.connection, flt: queries.EventFilter) -> str:
+        """The timeline of the events flt selects: the table's query, bounded to the chart."""
+        start, end = chart_range(flt.since, flt.until)
+        within = replace(
+            flt,
+            since=max(start, flt.since or start),
+            until=min(end, flt.until or end),
+            limit=CHART_LIMIT,
+        )
+        events = queries.list_events(conn, within)
+        if len(events) >= CHART_LIMIT:
+            # Newest first: the oldest week read may lack events, so the chart starts after it.
+            after = chart.week_start(_day(events[-1])) + dt.timedelta(weeks=1)
+            start = max(start, min(after, chart.week_start(end)))
+        counts = chart.tally((_day(e), e["type"]) for e in events)
+        title = chart.TITLE if flt == queries.EventFilter() else FILTERED_TITLE
+        return chart.timeline_svg(counts, start, end, title=title)
+
     @app.get("/", response_class=HTMLResponse)
     def events_page(
         request: Request,
@@ -143,10 +172,13 @@ def create_app(auth: bool = True, database_url: str | None = None) -> FastAPI:
         except queries.FilterError as exc:
             error, code = str(exc), 400
             flt = queries.EventFilter()
-        with reading() as conn:
-            events = queries.list_events(conn, flt) if error is None else []
-            start, end = chart_range(flt.since, flt.until)
-            svg = chart.timeline_svg(queries.weekly_counts(conn, start, end), start, end)
+        if error is None:
+            with reading() as conn:
+                events = queries.list_events(conn, flt)
+                svg = filtered_chart(conn, flt)
+        else:
+            start, end = chart_range(None, None)
+            events, svg = [], chart.timeline_svg([], start, end, title=FILTERED_TITLE)
         shown = {"type": type, "level": level, "status": status, "since": since, "until": until}
         return page(
             request,
