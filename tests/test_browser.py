@@ -156,6 +156,33 @@ def test_clicking_an_event_shows_highlighted_mentions(
     assert page.locator("tr.mention a").first.get_attribute("href") == "https://tass.com/politics/1"
 
 
+# Each character drawn alone in the element's own font, as a fingerprint of its inked pixels.
+DRAW_GLYPHS = """([el, chars]) => chars.map(ch => {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 48;
+  const g = canvas.getContext("2d");
+  g.font = `32px ${getComputedStyle(el).fontFamily}`;
+  g.fillText(ch, 4, 38);
+  const alpha = g.getImageData(0, 0, 48, 48).data.filter((_, i) => i % 4 === 3);
+  return alpha.reduce((h, a, i) => (h * 31 + a * (i + 1)) >>> 0, alpha.some(a => a > 0) ? 7 : 0);
+})"""
+
+
+def test_chinese_renders_with_real_glyphs(page: Page, site: Served, seeded: seed.Seeded) -> None:
+    """Without a CJK font every Chinese character is the same missing-glyph box (tofu)."""
+    page.goto(site.url(f"/sinorus/events/{seeded.events['summit']}"))
+    shots = ROOT / ".artifacts"
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "event-page.png"), full_page=True)
+    evidence = page.locator("blockquote.evidence", has_text="习近平").element_handle()
+    assert evidence is not None
+    # two characters of the page's Chinese evidence, and a code point no font has
+    xi, pu, missing = page.evaluate(DRAW_GLYPHS, [evidence, ["习", "普", "\u0378"]])
+    assert 0 not in (xi, pu), "nothing drawn"
+    assert missing not in (xi, pu), "Chinese is drawn as the missing-glyph box: no CJK font"
+    assert xi != pu
+
+
 def test_script_in_feed_text_is_only_text(
     page: Page, site: Served, seeded: seed.Seeded, dialogs: list[str]
 ) -> None:
