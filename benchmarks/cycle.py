@@ -8,6 +8,7 @@ import resource
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 T_START = time.monotonic()
@@ -34,12 +35,25 @@ def _drain_extract(conn: Any, fetcher: Fetcher) -> dict[str, int]:
             return totals
 
 
+def peak_rss_mb() -> float:
+    """The process's peak RSS so far (VmHWM), to see which stage raised it; 0 off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def one_cycle(
     conn: Any, fetcher: Fetcher, specs: list[feeds.FeedSpec], now: datetime
 ) -> dict[str, Any]:
     """sync, fetch (in the CLI's batches), parse, store, extract, detect, cluster, load."""
     stages: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    peak: dict[str, float] = {"start": peak_rss_mb()}
     t, c = time.monotonic(), time.process_time()
     feeds.sync_feeds(conn, specs)
     due = feeds.due_feed_ids(conn, now)
@@ -52,19 +66,23 @@ def one_cycle(
                 fetched[key] = fetched.get(key, 0) + value
     stages["fetch_parse_store_s"] = time.monotonic() - t
     cpu["fetch_parse_store_s"] = time.process_time() - c
+    peak["fetch_parse_store"] = peak_rss_mb()
     t, c = time.monotonic(), time.process_time()
     extracted = _drain_extract(conn, fetcher)
     stages["download_extract_s"] = time.monotonic() - t
     cpu["download_extract_s"] = time.process_time() - c
+    peak["download_extract"] = peak_rss_mb()
     t, c = time.monotonic(), time.process_time()
     detected = events.detect_pending(conn, limit=10**9).as_dict()
     stages["detect_cluster_load_s"] = time.monotonic() - t
     cpu["detect_cluster_load_s"] = time.process_time() - c
+    peak["detect_cluster_load"] = peak_rss_mb()
     return {
         "seconds": sum(stages.values()),
         "cpu_seconds": sum(cpu.values()),
         "stages": {k: round(v, 3) for k, v in stages.items()},
         "stages_cpu": {k: round(v, 3) for k, v in cpu.items()},
+        "peak_rss_mb_after": peak,
         "feeds_due": len(due),
         "fetched": fetched,
         "extracted": extracted,
