@@ -94,6 +94,25 @@ def insert_event(cur: Any, event: Mapping[str, Any]) -> int:
     return event_id
 
 
+def add_article(
+    cur: Any, *, outlet: str, url: str, title: str, body: str, published: Any = NOW
+) -> int:
+    """An English article of `outlet` (its feed made on the way), extracted and unread."""
+    cur.execute(
+        "INSERT INTO feeds (url, name) VALUES (%s, %s) ON CONFLICT (url) DO UPDATE"
+        " SET name = EXCLUDED.name RETURNING id",
+        (f"https://{outlet}/rss", outlet),
+    )
+    feed_id = cur.fetchone()[0]
+    cur.execute(
+        "INSERT INTO articles (url, feed_id, outlet, title, published_at, lang, body,"
+        " extraction_status) VALUES (%s, %s, %s, %s, %s, 'en', %s, 'page') RETURNING id",
+        (url, feed_id, outlet, title, published, body),
+    )
+    article_id: int = cur.fetchone()[0]
+    return article_id
+
+
 def add_source(
     cur: Any,
     event_id: int,
@@ -105,18 +124,7 @@ def add_source(
     confidence: float = 0.9,
 ) -> int:
     """An article of `outlet` with one mention of the event."""
-    cur.execute(
-        "INSERT INTO feeds (url, name) VALUES (%s, %s) ON CONFLICT (url) DO UPDATE"
-        " SET name = EXCLUDED.name RETURNING id",
-        (f"https://{outlet}/rss", outlet),
-    )
-    feed_id = cur.fetchone()[0]
-    cur.execute(
-        "INSERT INTO articles (url, feed_id, outlet, title, published_at, lang, body,"
-        " extraction_status) VALUES (%s, %s, %s, %s, %s, 'en', %s, 'page') RETURNING id",
-        (url, feed_id, outlet, title, NOW, evidence),
-    )
-    article_id: int = cur.fetchone()[0]
+    article_id = add_article(cur, outlet=outlet, url=url, title=title, body=evidence)
     cur.execute(
         "INSERT INTO event_mentions (article_id, ordinal, event_id, type, status, evidence,"
         " confidence, detector_version) VALUES (%s, 0, %s, 'meeting', 'held', %s, %s, 'test')",
@@ -178,6 +186,23 @@ def enqueue(
             rules=alert_rules or rules.load_rules(),
             now=now,
         )
+
+
+# Settings that pick alert rules and channels; tests start without the developer's own.
+ALERT_ENV = (
+    "SINORUS_ALERT_RULES",
+    "AIRFLOW_CONN_SINORUS_SLACK",
+    "AIRFLOW_CONN_SINORUS_SMTP",
+    "SINORUS_ALERT_RECIPIENTS",
+    "SINORUS_CONSOLE_ALERTS",
+    "SINORUS_ALERT_LOG",
+    "SINORUS_ALERT_SENDER",
+)
+
+
+def clear_alert_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ALERT_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)

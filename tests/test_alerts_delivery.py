@@ -25,7 +25,17 @@ from sinorus import db as sdb
 from sinorus.alerts import channels as ch
 from sinorus.alerts import outbox, rules
 from tests.support.servers import LocalServer, Reply, Request
-from tests.test_alerts import NOW, PUTIN, XI, alert_rows, enqueue, meeting, stored_event
+from tests.test_alerts import (
+    NOW,
+    PUTIN,
+    XI,
+    add_source,
+    alert_rows,
+    clear_alert_env,
+    enqueue,
+    meeting,
+    stored_event,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +46,7 @@ HOSTILE_EVIDENCE = "Wang Yi met Shoigu & said <b>friendship</b> <!channel>."
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "SINORUS_ALERT_RULES",
-        "AIRFLOW_CONN_SINORUS_SLACK",
-        "AIRFLOW_CONN_SINORUS_SMTP",
-        "SINORUS_ALERT_RECIPIENTS",
-        "SINORUS_CONSOLE_ALERTS",
-        "SINORUS_ALERT_LOG",
-        "SINORUS_ALERT_SENDER",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_alert_env(monkeypatch)
 
 
 @pytest.fixture
@@ -262,6 +263,54 @@ def test_update_rows_render_as_took_place(db: Any, slack: LocalServer) -> None:
     first, second = slack_payloads(slack)
     assert first["blocks"][0]["text"]["text"].startswith("Planned high-level China–Russia meeting")
     assert second["blocks"][0]["text"]["text"].startswith("Took place: High-level China–Russia")
+
+
+def test_a_postponement_reaches_slack_and_email_as_one_escaped_follow_up(
+    db: Any, slack: LocalServer, smtp: Mailbox
+) -> None:
+    planned = meeting(status="planned", level="head_of_state", participants=[XI, PUTIN])
+    event_id = stored_event(db, planned)
+    enqueue(db, event_id, planned, channels=["slack", "email"])
+    both = [ch.SlackChannel(), ch.EmailChannel()]
+    assert outbox.send_pending(db, both).sent == 2
+    with sdb.transaction(db) as cur:
+        article = add_source(
+            cur,
+            event_id,
+            outlet="ria.ru",
+            url="https://ria.ru/n/1?a=1&b=<2>",
+            title=HOSTILE_TITLE,
+            evidence=HOSTILE_EVIDENCE + " The summit was postponed.",
+            confidence=0.5,  # weaker than the plan's sentence, yet the one that says it
+        )
+        cur.execute(
+            "UPDATE event_mentions SET status = 'postponed' WHERE article_id = %s", (article,)
+        )
+        cur.execute("UPDATE events SET status = 'postponed' WHERE id = %s", (event_id,))
+    later = meeting(status="postponed", level="head_of_state", participants=[XI, PUTIN])
+    queued = enqueue(db, event_id, later, channels=["slack", "email"])
+    assert sorted(queued) == [("email", "postponed"), ("slack", "postponed")]
+    summary = outbox.send_pending(db, both)
+    assert (summary.sent, summary.pending) == (2, 0)
+    assert outbox.send_pending(db, both).sent == 0
+
+    _, follow_up = slack_payloads(slack)
+    title = "Postponed: Head-of-state China–Russia meeting: Xi Jinping – Vladimir Putin, Moscow"
+    assert follow_up["blocks"][0]["text"]["text"] == ":rotating_light: " + title + ", 2 Dec 2025"
+    mrkdwn = json.dumps(follow_up["blocks"][1:])
+    assert "&lt;!channel&gt;" in mrkdwn and "<!channel>" not in mrkdwn
+    assert "The summit was postponed." in mrkdwn
+    sources = next(
+        b for b in follow_up["blocks"] if "*Sources*" in b.get("text", {}).get("text", "")
+    )
+    first = sources["text"]["text"].split("\n")[1]
+    assert first.startswith("• <https://ria.ru/n/1?a=1&amp;b=%3C2%3E|ria.ru: Talks &lt;script&gt;")
+
+    _, mail = smtp.messages
+    assert mail["Subject"] == title + ", 2 Dec 2025"
+    page = mail.get_body(("html",)).get_content()
+    assert "<script>" not in page and "&lt;!channel&gt;" in page
+    assert "The summit was postponed." in mail.get_body(("plain",)).get_content()
 
 
 # Email ------------------------------------------------------------------------------------

@@ -184,14 +184,20 @@ def test_email_subject_cannot_carry_a_header_injection() -> None:
 printable = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
 
 
-@given(name=printable, title=printable, evidence=printable, url=printable)
+@given(
+    name=printable,
+    title=printable,
+    evidence=printable,
+    url=printable,
+    kind=st.sampled_from(["new", "update", "postponed", "cancelled"]),
+)
 def test_no_feed_string_can_open_a_slack_tag(
-    name: str, title: str, evidence: str, url: str
+    name: str, title: str, evidence: str, url: str, kind: str
 ) -> None:
     person = {"name": name, "country": "CN", "title": title, "level": "minister"}
     source = {"outlet": title, "title": name, "url": "https://a.test/" + url}
     message = render.slack_blocks(
-        event(participants=[person, SHOIGU], evidence=evidence, location=title), [source], "new"
+        event(participants=[person, SHOIGU], evidence=evidence, location=title), [source], kind
     )
     for block in message["blocks"][1:]:
         texts = [f["text"] for f in block.get("fields", [])]
@@ -214,3 +220,32 @@ def test_update_leaves_out_people_and_facts_the_first_alert_gave() -> None:
     assert "Status:" not in text and "tass.com: Wang Yi meets Shoigu" in text
     page = render.email_message(event(), [SOURCE], "update", "a@s.test", ["b@s.test"])
     assert "<table>" not in page.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("kind", "title"), [("postponed", "Postponed"), ("cancelled", "Cancelled")]
+)
+def test_postponed_and_cancelled_follow_ups_are_short_in_every_channel(
+    kind: str, title: str
+) -> None:
+    later = event(status=kind, evidence="Wang Yi & Shoigu <b>put off</b> their talks <!here>.")
+    expected = f"{title}: High-level China–Russia meeting: Wang Yi – Sergei Shoigu, Moscow"
+    slack = render.slack_blocks(later, [SOURCE], kind)
+    assert slack["blocks"][0]["text"]["text"].startswith(expected)
+    assert slack["text"].startswith(expected)
+    mrkdwn = json.dumps(slack["blocks"][1:])
+    assert "&amp; Shoigu &lt;b&gt;put off&lt;/b&gt; their talks &lt;!here&gt;" in mrkdwn
+    assert "<!here>" not in mrkdwn and "<b>" not in mrkdwn
+    assert "Secretary of the Security Council" not in mrkdwn  # the first alert gave the people
+    assert slack["blocks"][-1]["elements"][0]["text"] == f"sinorus-watch event #7 ({kind})"
+    text = render.console_text(later, [SOURCE], kind)
+    assert text.startswith(expected) and "Status:" not in text
+    assert "Wang Yi & Shoigu <b>put off</b> their talks <!here>." in text
+    msg = render.email_message(later, [SOURCE], kind, "a@s.test", ["b@s.test"])
+    assert msg["Subject"].startswith(expected)
+    page = msg.get_body(("html",)).get_content()
+    assert f"<h2>{expected}" in page and "<table>" not in page
+    assert "&lt;b&gt;put off&lt;/b&gt;" in page and "<b>put off" not in page
+    # No "Planned …" prefix nor "(postponed)" tail: the title says what changed, once.
+    for line in (slack["text"], text.split("\n")[0], msg["Subject"]):
+        assert "Planned" not in line and f"({kind})" not in line

@@ -24,7 +24,7 @@ from sinorus.alerts import outbox
 from tests.reliability.support import free_port, query, record, wait_until
 from tests.support.badservers import RawServer
 from tests.support.servers import LocalServer, Reply, Request
-from tests.test_alerts import enqueue, meeting, stored_event
+from tests.test_alerts import clear_alert_env, enqueue, meeting, stored_event
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +34,7 @@ SOURCE = re.compile(r"tass\.com/news/(\d+)")
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "SINORUS_ALERT_RULES",
-        "AIRFLOW_CONN_SINORUS_SLACK",
-        "AIRFLOW_CONN_SINORUS_SMTP",
-        "SINORUS_ALERT_RECIPIENTS",
-        "SINORUS_CONSOLE_ALERTS",
-        "SINORUS_ALERT_LOG",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_alert_env(monkeypatch)
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ TYPE_WORDS = {
     "policy": "policy measure",
     "economic": "economic deal",
 }
+# Follow-ups are short: what changed, the sentence that says so, and the sources; the first
+# alert gave the people and the facts.
+FOLLOW_UP_TITLES = {"update": "Took place", "postponed": "Postponed", "cancelled": "Cancelled"}
 STATUS_WORDS = {
     "held": "held",
     "planned": "planned",
@@ -77,8 +80,8 @@ def is_head_of_state(event: Event) -> bool:
     return event.get("level") == "head_of_state"
 
 
-def headline(event: Event) -> str:
-    """One line naming the kind of event, who met whom, where and when."""
+def headline(event: Event, *, status_words: bool = True) -> str:
+    """One line naming the kind of event, who met whom, where and when (and if planned)."""
     level = event.get("level")
     if level == "head_of_state":
         grade = "Head-of-state"
@@ -87,7 +90,7 @@ def headline(event: Event) -> str:
     else:
         grade = ""
     kind = TYPE_WORDS.get(str(event.get("type")), _text(event.get("type"), 30) or "event")
-    status = event.get("status")
+    status = event.get("status") if status_words else None
     words = [grade, "China–Russia", kind]
     if status == "planned":
         words = ["Planned", grade.lower(), "China–Russia", kind]
@@ -108,9 +111,13 @@ def headline(event: Event) -> str:
 
 
 def _title(event: Event, kind: str) -> str:
-    if kind == "update":
-        return f"Took place: {headline(event)}"
+    if kind in FOLLOW_UP_TITLES:
+        return f"{FOLLOW_UP_TITLES[kind]}: {headline(event, status_words=False)}"
     return headline(event)
+
+
+def is_follow_up(kind: str) -> bool:
+    return kind in FOLLOW_UP_TITLES
 
 
 def _facts(event: Event) -> list[tuple[str, str]]:
@@ -199,14 +206,14 @@ def slack_blocks(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "*Head-of-state event*"}]}
         )
-    people = _people_lines(event) if kind != "update" else []
+    people = _people_lines(event) if not is_follow_up(kind) else []
     if people:
         text = "\n".join(
             f"• *{mrkdwn_escape(name)}*" + (f", {mrkdwn_escape(role)}" if role else "")
             for name, role in people
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    facts = _facts(event) if kind != "update" else []
+    facts = _facts(event) if not is_follow_up(kind) else []
     if facts:
         blocks.append(
             {
@@ -259,7 +266,7 @@ def _plain_body(event: Event, sources: Sequence[Source], kind: str, max_sources:
     lines = [_title(event, kind)]
     if is_head_of_state(event):
         lines.append("[Head-of-state event]")
-    if kind != "update":  # the follow-up only says it took place; the first alert had the rest
+    if not is_follow_up(kind):
         lines.append("")
         for name, role in _people_lines(event):
             lines.append(f"- {name}" + (f", {role}" if role else ""))
@@ -286,14 +293,14 @@ def _html_body(event: Event, sources: Sequence[Source], kind: str, max_sources: 
     parts = [f"<h2>{esc(_title(event, kind))}</h2>"]
     if is_head_of_state(event):
         parts.append("<p><strong>Head-of-state event</strong></p>")
-    people = _people_lines(event) if kind != "update" else []
+    people = _people_lines(event) if not is_follow_up(kind) else []
     if people:
         items = "".join(
             f"<li><strong>{esc(name)}</strong>" + (f", {esc(role)}" if role else "") + "</li>"
             for name, role in people
         )
         parts.append(f"<ul>{items}</ul>")
-    facts = _facts(event) if kind != "update" else []
+    facts = _facts(event) if not is_follow_up(kind) else []
     if facts:
         rows = "".join(
             f'<tr><th align="left">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in facts

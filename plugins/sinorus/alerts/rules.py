@@ -246,6 +246,15 @@ def event_level(event: Mapping[str, Any], rules: AlertRules) -> str | None:
 
 def should_alert(event: Mapping[str, Any], rules: AlertRules) -> bool:
     """Whether any rule asks for an alert on this event."""
+    return _fits(event, rules, any_status=False)
+
+
+def could_alert(event: Mapping[str, Any], rules: AlertRules) -> bool:
+    """Whether a rule fits the event but for its status: the events a follow-up may concern."""
+    return _fits(event, rules, any_status=True)
+
+
+def _fits(event: Mapping[str, Any], rules: AlertRules, *, any_status: bool) -> bool:
     rank = rules.rank(event_level(event, rules))
     if rank is None:
         return False
@@ -255,7 +264,7 @@ def should_alert(event: Mapping[str, Any], rules: AlertRules) -> bool:
     for rule in rules.rules:
         if (
             event.get("type") in rule.types
-            and event.get("status") in rule.statuses
+            and (any_status or event.get("status") in rule.statuses)
             and rank <= rules.levels.index(rule.min_level)
             and (rule.background or not background)
             and n_outlets >= rule.min_outlets
