@@ -131,12 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_feeds)
 
     from sinorus import cli_events
-    from sinorus.alerts import rules
+    from sinorus.alerts import backlog, rules
 
     cli_events.add_commands(sub)
 
     p = sub.add_parser("mute", help="mute alerts by person, type or outlet; --list; --remove ID")
     rules.configure_mute_parser(p)
+
+    p = sub.add_parser("alerts", help="the alert outbox per channel; discard pending alerts")
+    backlog.configure_parser(p)
 
     p = sub.add_parser("detect", help="print the events a text or HTML file reports, as JSON")
     p.add_argument("file", help="text or HTML file ('-' for standard input)")

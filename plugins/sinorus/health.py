@@ -1,8 +1,9 @@
-"""Feed health as operators and analysts read it."""
+"""Feed and alert-outbox health as operators and analysts read it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,9 +33,12 @@ def feed_health(conn: psycopg2.extensions.connection) -> list[dict[str, Any]]:
 
 
 def feed_report(
-    conn: psycopg2.extensions.connection, *, now: datetime | None = None
+    conn: psycopg2.extensions.connection,
+    *,
+    now: datetime | None = None,
+    channels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Enabled feeds failing for a day or more, and feeds with no new item for a week."""
+    """Feeds failing for a day or more, feeds with no new item for a week, the alert outbox."""
     now = now or datetime.now(UTC)
     rows = [r for r in feed_health(conn) if r["enabled"] and r["last_checked_at"] is not None]
     failing = [
@@ -55,7 +59,28 @@ def feed_report(
     for feed in silent:
         log.warning("feed with no new item for a week: %s (%s)", feed["name"], feed["url"])
     log.info("feeds: %d enabled, %d failing, %d silent", len(rows), len(failing), len(silent))
-    return {"enabled": len(rows), "failing": failing, "silent": silent}
+    # The maintenance DAG's daily report: the place an operator looks for what is stuck.
+    alerts = alert_report(conn, channels=channels, now=now)
+    return {"enabled": len(rows), "failing": failing, "silent": silent, "alerts": alerts}
+
+
+def alert_report(
+    conn: psycopg2.extensions.connection,
+    *,
+    channels: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox per channel and status, and the alerts waiting for an unconfigured channel."""
+    from sinorus.alerts import backlog
+
+    with conn, conn.cursor() as cur:
+        report = backlog.outbox_report(cur, channels, now=now)
+    for line in backlog.waiting_lines(report):
+        log.warning("%s", line)
+    failed = sum(entry.get("failed", 0) for entry in report["channels"].values())
+    if failed:
+        log.warning("%d alerts failed for good in the last week (see alerts.last_error)", failed)
+    return report
 
 
 def prune_fetch_log(conn: psycopg2.extensions.connection, *, days: int) -> int:

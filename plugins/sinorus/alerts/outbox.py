@@ -284,6 +284,8 @@ class SendSummary:
     muted: int = 0  # rows a mute added since they were queued now silences
     superseded: int = 0  # follow-ups withdrawn unsent: the event or its first alert moved on
     pending: int = 0  # rows still pending after this call, on every channel
+    # Pending rows of channels this call could not use (not configured): kept, not tried.
+    waiting: dict[str, int] = field(default_factory=dict)
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def count(self, channel: str, outcome: str) -> None:
@@ -298,6 +300,7 @@ class SendSummary:
             "muted": self.muted,
             "superseded": self.superseded,
             "pending": self.pending,
+            "waiting": self.waiting,
             "by_channel": self.by_channel,
         }
 
@@ -351,8 +354,18 @@ def send_pending(
                     failures[channel_name],
                 )
     with sdb.transaction(conn) as cur:
-        cur.execute("SELECT count(*) FROM alerts WHERE status = 'pending'")
-        summary.pending = cur.fetchone()[0]
+        cur.execute("SELECT channel, count(*) FROM alerts WHERE status = 'pending' GROUP BY 1")
+        counts = dict(cur.fetchall())
+    summary.pending = sum(counts.values())
+    summary.waiting = {name: n for name, n in sorted(counts.items()) if name not in by_name}
+    for name, n in summary.waiting.items():
+        log.warning(
+            "%d alerts waiting for unconfigured channel %s: they go out once it is configured"
+            " again; `sinorus alerts discard --channel %s --reason ...` drops them",
+            n,
+            name,
+            name,
+        )
     log.info("alerts: %s", summary.as_dict())
     return summary
 
