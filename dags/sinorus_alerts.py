@@ -13,7 +13,9 @@ once the channel is back.
 **When the task fails**: the database is unreachable or an alert rule file is broken (the error
 names it). A channel that is down does *not* fail the task: its alerts stay pending with the
 error recorded in `alerts.last_error` and are retried on the next run. Clearing the task never
-sends an alert twice.
+sends an alert twice. Alerts queued for a channel that is no longer configured are kept, not
+tried: the result's `waiting` counts them per channel and the log says so; configure the channel
+again, or close them with `sinorus alerts discard --channel NAME --reason "..."`.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def sinorus_alerts() -> None:
         Deliver pending alerts, oldest first, one transaction each.
 
         Counts sent / failed / still pending per channel; a pending count that keeps growing means
-        a channel is down (see `alerts.last_error`).
+        a channel is down (see `alerts.last_error`); `waiting` counts alerts for a channel that is
+        no longer configured.
         """
         from sinorus import pipeline
 

@@ -4,7 +4,9 @@
 Daily housekeeping (env `SINORUS_MAINTENANCE_SCHEDULE`, default 03:17 UTC):
 
 1. `feed_health`: lists enabled feeds that have failed for a day or more and feeds that have
-   produced no new item for a week; the lists are in the task log and its return value (XCom).
+   produced no new item for a week, and the alert outbox per channel and status (the oldest
+   pending alert, alerts waiting for an unconfigured channel); all in the task log and its
+   return value (XCom).
 2. `prune_fetch_log`: deletes `fetch_log` rows older than 90 days (env
    `SINORUS_FETCH_LOG_DAYS`). Articles and their bodies are kept.
 3. `recluster`: detects and clusters the last 7 days again (env `SINORUS_RECLUSTER_DAYS`), so
@@ -58,7 +60,7 @@ def sinorus_maintenance() -> None:
     @task
     def feed_health() -> dict[str, Any]:
         """
-        Report enabled feeds failing for a day or more and feeds silent for a week.
+        Report enabled feeds failing for a day or more, feeds silent for a week, and the outbox.
 
         Read-only; fails only when the database is unreachable.
         """
