@@ -452,6 +452,9 @@ class _Doc:
     # Per-sentence results, keyed by the sentence's text: they depend on nothing else.
     dates: dict[tuple[str, str], tuple[sdates.DateMention, ...]] = field(default_factory=dict)
     rounds: dict[str, int | None] = field(default_factory=dict)
+    # Per-sentence scans, keyed by index: a sentence is looked at again as a neighbour.
+    third: dict[int, list[re.Match[str]]] = field(default_factory=dict)
+    leaders: dict[int, bool] = field(default_factory=dict)
 
 
 def _sentence_index(starts: list[int], pos: int) -> int:
@@ -778,11 +781,6 @@ class Detector:
         sides: set[str] = set()
         for a in actors:
             sides |= _side(a)
-        third = (
-            list(rules.third_parties.finditer(doc.text, s.start, s.end))
-            if rules.third_parties
-            else []
-        )
         dyad: _Dyad | None = None
         if rules.dyad_any is None or rules.dyad_any.search(doc.text, s.start, s.end):
             for kind, pat in rules.dyad:
@@ -792,6 +790,7 @@ class Detector:
                     break
         if not actors and dyad is None:
             return []
+        third = self._third(doc, idx)
         one_sided = False
         if sides != {"CN", "RU"}:
             missing = {"CN", "RU"} - sides
@@ -913,6 +912,26 @@ class Detector:
             return True
         return bool(verbs.search(text, s.start, s.end) and docs.search(text, s.start, s.end))
 
+    def _third(self, doc: _Doc, idx: int) -> list[re.Match[str]]:
+        """Third parties named in a sentence (countries, their leaders)."""
+        found = doc.third.get(idx)
+        if found is None:
+            s = doc.sentences[idx]
+            pat = self.rules.third_parties
+            found = list(pat.finditer(doc.text, s.start, s.end)) if pat else []
+            doc.third[idx] = found
+        return found
+
+    def _leaders(self, doc: _Doc, idx: int) -> bool:
+        """Whether a sentence names another country's leader."""
+        found = doc.leaders.get(idx)
+        if found is None:
+            s = doc.sentences[idx]
+            pat = self.rules.third_leaders
+            found = bool(pat and pat.search(doc.text, s.start, s.end))
+            doc.leaders[idx] = found
+        return found
+
     def _context_has(self, doc: _Doc, idx: int, needed: set[str]) -> bool:
         """Whether the previous or next sentence (or the title) names the needed sides."""
         return needed <= self._context_sides(doc, idx)
@@ -923,9 +942,7 @@ class Detector:
         for j in (idx - 1, idx + 1, 0 if doc.title_end else -1):
             if 0 <= j < len(doc.sentences) and j != idx:
                 other = doc.sentences[j]
-                if self.rules.third_parties and self.rules.third_parties.search(
-                    doc.text, other.start, other.end
-                ):
+                if self._third(doc, j):
                     continue  # "the sides" there may be India and China
                 for a in _actors_in(doc, other):
                     if not a.weak:
@@ -1100,10 +1117,7 @@ class Detector:
             for j in order:
                 if not 0 <= j < len(doc.sentences):
                     continue
-                other = doc.sentences[j]
-                if self.rules.third_leaders and self.rules.third_leaders.search(
-                    doc.text, other.start, other.end
-                ):
+                if self._leaders(doc, j):
                     continue  # a sentence about someone else's leader lends nobody
                 found = [
                     a
