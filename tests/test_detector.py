@@ -522,3 +522,24 @@ def test_grouped_trigger_alternation_matches_like_the_plain_one(data: st.DataObj
         grouped = re.compile(detector._compile(patterns), flags)
         expected = [m.span() for m in plain.finditer(text)]
         assert [m.span() for m in grouped.finditer(text)] == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_left_checked_scanner_matches_like_the_lookbehind(data: st.DataObject) -> None:
+    rules = detector.default_rules()
+    scanners = [s for pats in rules.companies.values() for s in pats if s.left is not None]
+    assert scanners  # the company names are scanned this way
+    names = sorted({n for s in scanners for n in _words_of(s.pattern.pattern)})
+    glue = st.sampled_from(["", " ", "x", "_", "1", "-", "'", "ж", "名"])
+    piece = st.tuples(glue, st.sampled_from(names), glue).map("".join)
+    text = data.draw(st.lists(st.one_of(piece, st.text(alphabet=ODD, max_size=2))).map("".join))
+    everywhere = frozenset(detector.SCRIPT_PROBE)
+    for scanner in scanners:
+        plain = re.compile(r"(?<!\w)" + scanner.pattern.pattern, scanner.pattern.flags)
+        expected = [m.span() for m in plain.finditer(text)]
+        assert [m.span() for m in scanner.finditer(text, everywhere)] == expected
+
+
+def _words_of(pattern: str) -> list[str]:
+    return [w for w in re.split(r"\\[swd][*+?]?|[\\()?*+|\[\]^$:!]", pattern) if w.strip()]

@@ -841,7 +841,7 @@ class Gazetteer:
                 continue
             if lang == "ru" and not has_cyr:
                 continue
-            for m in _bounded(rule.regex, rule.left, folded):
+            for m in bounded_finditer(rule.regex, rule.left, folded):
                 side = self._side(lang, m.group("c"))
                 if side is None:
                     continue
@@ -1111,7 +1111,7 @@ class Gazetteer:
         )
 
 
-def _bounded(
+def bounded_finditer(
     regex: re.Pattern[str], left: re.Pattern[str] | None, text: str
 ) -> Iterator[re.Match[str]]:
     """The matches `(?<!left)regex` would give, without the lookbehind's cost at every position."""

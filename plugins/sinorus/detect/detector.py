@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from sinorus.detect import dates as sdates
-from sinorus.detect.actors import ActorMention, Gazetteer, default_gazetteer
+from sinorus.detect.actors import ActorMention, Gazetteer, bounded_finditer, default_gazetteer
 from sinorus.detect.model import (
     LEVEL_RANK,
     Mention,
@@ -140,6 +140,17 @@ def _first_codes(items: list[tuple[Any, Any]]) -> set[int] | None:
     return out | {-1}  # -1: the sequence can match empty
 
 
+def _opening(pattern: str) -> set[int] | None:
+    """Code points a match of the pattern must start with; None when unknown or it can be empty."""
+    if _PARSER is None:
+        return None
+    try:
+        codes = _first_codes(list(_PARSER.parse(pattern).data))
+    except re.error:
+        return None
+    return codes if codes and -1 not in codes else None
+
+
 def _dispatch(parts: list[str]) -> str | None:
     """The alternation grouped by first letter, branch order kept; None when not possible."""
     if _PARSER is None:
@@ -147,11 +158,8 @@ def _dispatch(parts: list[str]) -> str | None:
     members: dict[int, list[int]] = {}
     letters: dict[int, set[int]] = {}
     for i, part in enumerate(parts):
-        try:
-            codes = _first_codes(list(_PARSER.parse(part).data))
-        except re.error:
-            return None
-        if not codes or -1 in codes:
+        codes = _opening(part)
+        if codes is None:
             return None
         for code in codes:
             key = _fold_key(code)
@@ -224,11 +232,17 @@ class Scanner:
 
     script: str
     pattern: re.Pattern[str]
+    # Set when `pattern` lacks its leading (?<!\w): a character that may not precede a match.
+    left: re.Pattern[str] | None = None
 
     def finditer(self, text: str, scripts: frozenset[str]) -> Iterator[re.Match[str]]:
         """Matches, or none at once when the text lacks the script."""
-        if self.script in scripts:
+        if self.script not in scripts:
+            return
+        if self.left is None:
             yield from self.pattern.finditer(text)
+        else:
+            yield from bounded_finditer(self.pattern, self.left, text)
 
 
 def scripts_of(text: str) -> frozenset[str]:
@@ -242,11 +256,30 @@ def _scanners(block: dict[str, Any], flags: int = re.IGNORECASE) -> list[Scanner
     for lang, ps in block.items():
         script = SCRIPT_OF_LANG.get(str(lang), "latin")
         by_script.setdefault(script, []).extend(str(p) for p in ps or [])
-    return [
-        Scanner(script, re.compile(_compile(ps, bounded=script != "cjk"), flags))
-        for script, ps in by_script.items()
-        if ps
-    ]
+    out = []
+    for script, ps in by_script.items():
+        if not ps:
+            continue
+        bounded = script != "cjk"
+        quick = _left_checked(ps, flags) if bounded else None
+        if quick is not None:
+            out.append(Scanner(script, quick, _WORD))
+        else:
+            out.append(Scanner(script, re.compile(_compile(ps, bounded=bounded), flags)))
+    return out
+
+
+_WORD = re.compile(r"\w")
+
+
+def _left_checked(parts: list[str], flags: int) -> re.Pattern[str] | None:
+    """The word-bounded alternation less its leading lookbehind; None when that is unsafe."""
+    # A leading lookbehind makes `re` try every position; without it, a case-sensitive
+    # alternation whose parts open with known characters lets `re` skip straight to those.
+    if flags & re.IGNORECASE or any(_opening(part) is None for part in parts):
+        return None
+    ordered = sorted(parts, key=len, reverse=True)  # the order _compile gives them
+    return re.compile("(?:" + "|".join(f"(?:{p})" for p in ordered) + r")(?!\w)", flags)
 
 
 def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
