@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sinorus.detect import dates
 from sinorus.detect.dates import DateMention, find_dates, find_round
 
 # A Friday.
@@ -403,3 +405,54 @@ def test_absolute_date_ignores_anchor(
     }[form]
     found = find_dates(text, lang, published, prefer)
     assert [(m.date, m.relative, m.text) for m in found] == [(day, False, text)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"[0-9]", True),
+        (r"a(?:b|c)?[0-3]?[0-9]", True),
+        (r"(?:1|2)x", True),
+        (r"(?P<y>[0-9]{4})", True),
+        (r"(?:[0-9]{2})+", True),
+        (r"a[0-9]?", False),
+        (r"(?:1|x)", False),
+        (r"(?=1)x", False),  # a lookahead consumes nothing
+        (r"(?<![0-9])x", False),
+        (r"[0-9a]", False),
+        (r"[^a]", False),
+        (r"\d", False),  # any Unicode digit, not only ASCII
+        (r"[0-9]*x", False),
+        (r"[０-９]", False),
+    ],
+)
+def test_needs_digit(pattern: str, expected: bool) -> None:
+    assert dates.needs_digit(re.compile(pattern)) is expected
+
+
+def test_the_rules_skipped_without_a_digit() -> None:
+    gated = {p.pattern for p, _h, needs in dates._rules_for(("en", "ru", "zh")) if needs}
+    assert gated == {
+        p.pattern
+        for p in (
+            dates._EN_ISO,
+            dates._RU_DOTTED,
+            dates._EN_MDY,
+            dates._EN_DMY,
+            dates._EN_MONTH_YEAR,
+            dates._EN_YEAR_ONLY,
+            dates._EN_NTH,
+            dates._RU_DM,
+            dates._RU_YEAR_ONLY,
+        )
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(DATE_WORDS, max_size=40), lang=st.sampled_from(["en", "ru", "zh", None]))
+def test_skipping_digit_rules_changes_nothing(parts: list[str], lang: str | None) -> None:
+    text = "".join(parts)
+    found = find_dates(text, lang, PUB, "past")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dates, "_DIGIT", re.compile(""))  # every text "has" a digit: no rule skipped
+        assert find_dates(text, lang, PUB, "past") == found
