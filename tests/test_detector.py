@@ -524,6 +524,82 @@ def test_grouped_trigger_alternation_matches_like_the_plain_one(data: st.DataObj
         assert [m.span() for m in grouped.finditer(text)] == expected
 
 
+def _patterns(rules: detector.Rules) -> dict[str, re.Pattern[str]]:
+    """Every pattern of the rules, by a name that holds across variants."""
+    out: dict[str, re.Pattern[str]] = {}
+    for name, value in vars(rules).items():
+        if isinstance(value, re.Pattern):
+            out[name] = value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, detector.Scanner):
+                    out[f"{name}.{item.script}"] = item.pattern
+                elif isinstance(item, tuple) and isinstance(item[1], re.Pattern):
+                    out[f"{name}.{item[0]}"] = item[1]
+    return out
+
+
+def _words(rules: detector.Rules) -> list[str]:
+    """The words of the rules' patterns, regex syntax stripped."""
+    return sorted(
+        {
+            w
+            for p in _patterns(rules).values()
+            for w in re.split(r"\\[swdbSWDB][*+?]?|[\\()?*+|\[\]^${}<>=!:,.]", p.pattern)
+            if w.strip()
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_script_variant_matches_like_the_full_rules(data: st.DataObject) -> None:
+    rules = detector.default_rules()
+    words = _words(rules)
+    # Texts lacking Cyrillic or Chinese (or both) get a variant without those alternatives.
+    scripts = data.draw(st.sets(st.sampled_from(["latin", "cyrillic", "cjk"])))
+    allowed = [w for w in words if detector.scripts_of(w) <= scripts | {"latin"}]
+    latin = [w for w in allowed if w.isascii()]
+    # Odd characters, and no plain Cyrillic ones unless drawn: the old letter forms U+1C80..88
+    # alone must keep the Cyrillic patterns, which `re` ignoring case lets them match.
+    odd = (ODD if "cyrillic" in scripts else ODD.replace("Ёё", "")) + "ᲀᲁᲂᲃᲄᲅᲆᲇᲈ"
+    pieces = st.one_of(
+        st.sampled_from(allowed or [" "]),
+        st.sampled_from(latin or [" "]).map(str.upper),
+        st.text(alphabet=odd, max_size=3),
+    )
+    text = data.draw(st.lists(pieces, max_size=30).map(" ".join))
+    variant = rules.for_text(text)
+    full, fewer = _patterns(rules), _patterns(variant)
+    lo = data.draw(st.integers(0, len(text)))
+    hi = data.draw(st.integers(lo, len(text)))
+    for name, pat in full.items():
+        expected = (
+            [m.span() for m in pat.finditer(text)],
+            [m.span() for m in pat.finditer(text, lo, hi)],
+        )
+        other = fewer.get(name)
+        got = (
+            ([], [])
+            if other is None
+            else (
+                [m.span() for m in other.finditer(text)],
+                [m.span() for m in other.finditer(text, lo, hi)],
+            )
+        )
+        assert got == expected, name
+
+
+def test_variants_are_smaller() -> None:
+    rules = detector.default_rules()
+    latin = rules.for_text("Putin met Xi in Moscow.")
+    assert latin is not rules
+    assert len(latin.third_parties.pattern) < len(rules.third_parties.pattern)  # type: ignore[union-attr]
+    assert rules.for_text("Путин встретился с Си Цзиньпином, 习近平。") is rules
+    # "ᲁᲂ" is "до" in old letter forms, which `re` ignoring case matches: Cyrillic patterns stay.
+    assert rules.for_text("ᲁᲂ").validity.search("ᲁᲂ")  # type: ignore[union-attr]
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_a_left_checked_scanner_matches_like_the_lookbehind(data: st.DataObject) -> None:

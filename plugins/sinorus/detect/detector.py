@@ -185,19 +185,57 @@ def _class(codes: set[int]) -> str:
     return "".join(re.escape(chr(c)) for c in sorted(codes))
 
 
-def _block_regex(block: dict[str, Any] | None) -> str:
-    """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese."""
+def _block_regex(block: dict[str, Any] | None, present: frozenset[str] | None = None) -> str:
+    """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese.
+
+    With `present`, only the patterns a text holding just those scripts can match.
+    """
     if not block:
         return ""
     bounded: list[str] = []
     free: list[str] = []
     for lang, pats in block.items():
-        (free if str(lang) in ("zh", "ja") else bounded).extend(str(p) for p in pats or [])
+        (free if str(lang) in ("zh", "ja") else bounded).extend(
+            str(p) for p in pats or [] if _possible(str(p), present)
+        )
     # One boundary around the whole alternation: per-pattern lookarounds make it crawl.
     out = [_compile(bounded)] if bounded else []
     if free:
         out.append(_compile(free, bounded=False))
     return "|".join(out)
+
+
+# A pattern whose every match opens with a character of one of these ranges cannot match a text
+# without such characters. The probes ignore case: they also find the characters `re` folds into
+# a range (U+1C80 for в), which a pattern of that range matches when ignoring case.
+VARIANT_RANGES = {
+    "cyrillic": ((0x0400, 0x04FF),),
+    "cjk": ((0x3400, 0x9FFF), (0xF900, 0xFAFF)),
+}
+VARIANT_PROBES = {
+    name: re.compile("[" + "".join(f"\\u{lo:04X}-\\u{hi:04X}" for lo, hi in ranges) + "]", re.I)
+    for name, ranges in VARIANT_RANGES.items()
+}
+
+
+@lru_cache(maxsize=4096)
+def _opening_script(pattern: str) -> str:
+    """The VARIANT_RANGES entry all of a pattern's first characters fall in, else ""."""
+    codes = _opening(pattern)
+    if codes is None:
+        return ""
+    for name, ranges in VARIANT_RANGES.items():
+        if all(any(lo <= c <= hi for lo, hi in ranges) for c in codes):
+            return name
+    return ""
+
+
+def _possible(pattern: str, present: frozenset[str] | None) -> bool:
+    """Whether a text holding the `present` scripts (None: any) may match the pattern."""
+    if present is None:
+        return True
+    script = _opening_script(pattern)
+    return not script or script in present
 
 
 def _merge_blocks(blocks: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -250,12 +288,16 @@ def scripts_of(text: str) -> frozenset[str]:
     return frozenset(name for name, probe in SCRIPT_PROBE.items() if probe.search(text))
 
 
-def _scanners(block: dict[str, Any], flags: int = re.IGNORECASE) -> list[Scanner]:
+def _scanners(
+    block: dict[str, Any], flags: int = re.IGNORECASE, present: frozenset[str] | None = None
+) -> list[Scanner]:
     """Whole-text scanners, one per script: each alternation stays short and fast."""
     by_script: dict[str, list[str]] = {}
     for lang, ps in block.items():
         script = SCRIPT_OF_LANG.get(str(lang), "latin")
-        by_script.setdefault(script, []).extend(str(p) for p in ps or [])
+        by_script.setdefault(script, []).extend(
+            str(p) for p in ps or [] if _possible(str(p), present)
+        )
     out = []
     for script, ps in by_script.items():
         if not ps:
@@ -282,19 +324,35 @@ def _left_checked(parts: list[str], flags: int) -> re.Pattern[str] | None:
     return re.compile("(?:" + "|".join(f"(?:{p})" for p in ordered) + r")(?!\w)", flags)
 
 
-def _ending(block: dict[str, Any] | None) -> re.Pattern[str] | None:
+# Stands in for a pattern none of whose alternatives a text can match (None means "no rule").
+NEVER = re.compile("(?!)")
+
+
+def _has_patterns(block: dict[str, Any] | None) -> bool:
+    return any(pats for pats in (block or {}).values())
+
+
+def _ending(
+    block: dict[str, Any] | None, present: frozenset[str] | None = None
+) -> re.Pattern[str] | None:
     """A reporting verb right before a date: "said on", "told reporters", "сообщил в"."""
-    body = _block_regex(block)
-    if not body:
+    if not _has_patterns(block):
         return None
+    body = _block_regex(block, present)
+    if not body:
+        return NEVER
     return re.compile(rf"(?:{body})[\s,]*(?:on\s+|в\s+|во\s+|last\s+)?$", re.IGNORECASE)
 
 
-def _since(block: dict[str, Any] | None) -> re.Pattern[str] | None:
+def _since(
+    block: dict[str, Any] | None, present: frozenset[str] | None = None
+) -> re.Pattern[str] | None:
     """ "since" and the rest of its clause up to a date: that date is not the event's."""
-    body = _block_regex(block)
-    if not body:
+    if not _has_patterns(block):
         return None
+    body = _block_regex(block, present)
+    if not body:
+        return NEVER
     return re.compile(rf"(?:{body})[^,;.:!?，。；]{{0,60}}$", re.IGNORECASE)
 
 
@@ -306,10 +364,16 @@ def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
     return re.compile("|".join(parts), flags)
 
 
-def _union(block: dict[str, Any] | None, flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
-    body = _block_regex(block)
-    if not body:
+def _union(
+    block: dict[str, Any] | None,
+    flags: int = re.IGNORECASE,
+    present: frozenset[str] | None = None,
+) -> re.Pattern[str] | None:
+    if not _has_patterns(block):
         return None
+    body = _block_regex(block, present)
+    if not body:
+        return NEVER
     return re.compile(body, flags)
 
 
@@ -350,24 +414,58 @@ class Rules:
     locations: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
     location_any: list[Scanner] = field(default_factory=list)
     dyad_any: re.Pattern[str] | None = None
+    source: dict[str, Any] = field(default_factory=dict, repr=False)
+    variants: dict[frozenset[str], Rules] = field(default_factory=dict, repr=False)
+
+    def for_text(self, text: str) -> Rules:
+        """These rules less the alternatives needing a script the text lacks: same matches."""
+        # Most articles are in one script; each pattern then tries fewer alternatives per
+        # position (the Chinese ones are tried at every position of a Latin text).
+        present = frozenset(name for name, probe in VARIANT_PROBES.items() if probe.search(text))
+        return self.variant(present)
+
+    def variant(self, present: frozenset[str]) -> Rules:
+        """The rules for texts holding the `present` scripts of VARIANT_RANGES and no other."""
+        if not self.source or present >= VARIANT_RANGES.keys():
+            return self
+        found = self.variants.get(present)
+        if found is None:
+            found = self.variants[present] = _build_rules(self.source, present, self)
+        return found
+
+    def prepare(self) -> None:
+        """Compile every variant now rather than on the first article that needs it."""
+        names = sorted(VARIANT_RANGES)
+        for k in range(1 << len(names)):
+            self.variant(frozenset(n for i, n in enumerate(names) if k >> i & 1))
 
 
 def load_rules(path: Path | None = None) -> Rules:
     """Compile triggers.yaml (the shipped one unless a path is given)."""
     data = yaml.safe_load((path or TRIGGERS_PATH).read_text(encoding="utf-8"))
+    return _build_rules(data, None, None)
+
+
+def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rules | None) -> Rules:
+    """The rules of triggers.yaml's data; with `present`, the variant for texts in those scripts.
+
+    A variant shares the base's whole-text scanners, which check their script themselves.
+    """
     type_patterns: list[tuple[str, re.Pattern[str]]] = []
     type_as: dict[str, str] = {}
     cameo: dict[str, str] = {}
     plover: dict[str, str] = {}
     for name, spec in data["types"].items():
-        body = _block_regex(spec.get("triggers"))
-        type_patterns.append((name, re.compile(body, re.IGNORECASE)))
+        body = _block_regex(spec.get("triggers"), present)
+        type_patterns.append((name, re.compile(body, re.IGNORECASE) if body else NEVER))
         type_as[name] = spec.get("as", name)
         cameo[name] = str(spec.get("cameo", ""))
         plover[name] = str(spec.get("plover", ""))
     econ = data["types"].get("economic", {})
     return Rules(
-        triggers=_scanners(
+        triggers=base.triggers
+        if base
+        else _scanners(
             {
                 lang: [
                     p for spec in data["types"].values() for p in (spec["triggers"].get(lang) or [])
@@ -379,21 +477,21 @@ def load_rules(path: Path | None = None) -> Rules:
         type_as=type_as,
         cameo=cameo,
         plover=plover,
-        deal_words=_union(econ.get("deal_words")),
+        deal_words=_union(econ.get("deal_words"), present=present),
         meeting_cameo=[
             (str(code), pat)
             for code, block in (data.get("meeting_cameo") or {}).items()
-            if (pat := _union(block)) is not None
+            if (pat := _union(block, present=present)) is not None
         ],
-        planned=_union(data.get("planned")),
-        held=_union(data.get("held")),
-        cancelled=_union(data.get("cancelled")),
-        postponed=_union(data.get("postponed")),
-        background=_union(data.get("background")),
+        planned=_union(data.get("planned"), present=present),
+        held=_union(data.get("held"), present=present),
+        cancelled=_union(data.get("cancelled"), present=present),
+        postponed=_union(data.get("postponed"), present=present),
+        background=_union(data.get("background"), present=present),
         dyad=[
             (str(level), pat)
             for level, block in (data.get("dyad_phrases") or {}).items()
-            if (pat := _union(block)) is not None
+            if (pat := _union(block, present=present)) is not None
         ],
         dyad_roles={str(k): dict(v) for k, v in (data.get("dyad_roles") or {}).items()},
         # Case matters: "US" is a country, "us" a pronoun.
@@ -405,11 +503,14 @@ def load_rules(path: Path | None = None) -> Rules:
                 | set(data.get("third_leaders") or {})
             },
             flags=0,
+            present=present,
         ),
-        third_leaders=_union(data.get("third_leaders"), flags=0),
-        multilateral=_union(data.get("multilateral")),
-        negative=_union(data.get("negative_topics")),
-        companies={
+        third_leaders=_union(data.get("third_leaders"), flags=0, present=present),
+        multilateral=_union(data.get("multilateral"), present=present),
+        negative=_union(data.get("negative_topics"), present=present),
+        companies=base.companies
+        if base
+        else {
             str(c): _scanners(
                 {
                     "en": [p for p in pats or [] if _LATIN_OR_CYR.match(str(p))],
@@ -419,27 +520,34 @@ def load_rules(path: Path | None = None) -> Rules:
             )
             for c, pats in (data.get("companies") or {}).items()
         },
-        counterpart_words=_union(data.get("counterpart_words")),
-        reporting=_ending(data.get("reporting")),
-        validity=_ending(data.get("validity")),
-        negation=_union(data.get("negation")),
-        since=_since(data.get("since")),
-        event_verbs=_union(data["types"].get("military", {}).get("event_verbs")),
+        counterpart_words=_union(data.get("counterpart_words"), present=present),
+        reporting=_ending(data.get("reporting"), present),
+        validity=_ending(data.get("validity"), present),
+        negation=_union(data.get("negation"), present=present),
+        since=_since(data.get("since"), present),
+        event_verbs=_union(data["types"].get("military", {}).get("event_verbs"), present=present),
         months={str(k): [str(x) for x in v] for k, v in (data.get("months") or {}).items()},
-        sequel=_union(data.get("sequel")),
-        agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs")),
-        agreement_documents=_union(data["types"].get("agreement", {}).get("documents")),
+        sequel=_union(data.get("sequel"), present=present),
+        agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs"), present=present),
+        agreement_documents=_union(
+            data["types"].get("agreement", {}).get("documents"), present=present
+        ),
         counterparts={
             str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
             for k, v in (data.get("counterparts") or {}).items()
         },
-        location_any=_scanners(_merge_blocks(list((data.get("locations") or {}).values()))),
-        dyad_any=_union(_merge_blocks(list((data.get("dyad_phrases") or {}).values()))),
+        location_any=_scanners(
+            _merge_blocks(list((data.get("locations") or {}).values())), present=present
+        ),
+        dyad_any=_union(
+            _merge_blocks(list((data.get("dyad_phrases") or {}).values())), present=present
+        ),
         locations=[
             (str(city), pat)
             for city, block in (data.get("locations") or {}).items()
-            if (pat := _union(block)) is not None
+            if (pat := _union(block, present=present)) is not None
         ],
+        source=data,
     )
 
 
@@ -473,6 +581,7 @@ def _trigger_type(rules: Rules, text: str, m: re.Match[str]) -> str | None:
 @dataclass
 class _Doc:
     text: str
+    rules: Rules  # the variant for the scripts of the text
     lang: str
     published: date | None
     sentences: list[Sentence]
@@ -742,7 +851,7 @@ class Detector:
         if not doc_text.strip():
             return []
         lang = (lang or guess_lang(doc_text)).lower()[:2]
-        rules = self.rules
+        rules = self.rules.for_text(doc_text)
         scripts = scripts_of(doc_text)
         triggers = [
             _Trigger(m.start(), m.end(), kind, m.group(0))
@@ -778,6 +887,7 @@ class Detector:
             title_end = k + len(title) if k >= 0 else 0
         doc = _Doc(
             text=doc_text,
+            rules=rules,
             lang=lang,
             published=published,
             sentences=sentences,
@@ -808,7 +918,7 @@ class Detector:
     def _sentence_candidates(
         self, doc: _Doc, idx: int, triggers: list[_Trigger]
     ) -> list[_Candidate]:
-        rules = self.rules
+        rules = doc.rules
         s = doc.sentences[idx]
         actors = _actors_in(doc, s)
         sides: set[str] = set()
@@ -890,7 +1000,7 @@ class Detector:
                 if negative:
                     continue
                 if etype == "agreement" and (
-                    "policy" in types_here or not self._signed_document(doc.text, s)
+                    "policy" in types_here or not self._signed_document(doc, s)
                 ):
                     continue
                 # A deal on gas or oil: economic when companies sign it, an agreement when
@@ -932,15 +1042,16 @@ class Detector:
 
     def _negated(self, doc: _Doc, s: Sentence, trig: _Trigger) -> bool:
         """A negation right before the trigger, in its clause."""
-        if self.rules.negation is None:
+        if doc.rules.negation is None:
             return False
         window = 6 if doc.lang in ("zh", "ja") else 28
         before = _clause_before(doc.text, max(s.start, trig.start - window), trig.start)
-        return self.rules.negation.search(before) is not None
+        return doc.rules.negation.search(before) is not None
 
-    def _signed_document(self, text: str, s: Sentence) -> bool:
+    def _signed_document(self, doc: _Doc, s: Sentence) -> bool:
         """A signing (or adopting) verb and a named document, both in the sentence."""
-        verbs, docs = self.rules.agreement_verbs, self.rules.agreement_documents
+        text = doc.text
+        verbs, docs = doc.rules.agreement_verbs, doc.rules.agreement_documents
         if verbs is None or docs is None:
             return True
         return bool(verbs.search(text, s.start, s.end) and docs.search(text, s.start, s.end))
@@ -950,7 +1061,7 @@ class Detector:
         found = doc.third.get(idx)
         if found is None:
             s = doc.sentences[idx]
-            pat = self.rules.third_parties
+            pat = doc.rules.third_parties
             found = list(pat.finditer(doc.text, s.start, s.end)) if pat else []
             doc.third[idx] = found
         return found
@@ -960,7 +1071,7 @@ class Detector:
         found = doc.leaders.get(idx)
         if found is None:
             s = doc.sentences[idx]
-            pat = self.rules.third_leaders
+            pat = doc.rules.third_leaders
             found = bool(pat and pat.search(doc.text, s.start, s.end))
             doc.leaders[idx] = found
         return found
@@ -983,7 +1094,7 @@ class Detector:
         return found
 
     def _status(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str:
-        rules = self.rules
+        rules = doc.rules
         if _cue_near(rules.cancelled, doc.text, trig.start, trig.end, 80):
             return "cancelled"
         if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 80):
@@ -1036,11 +1147,11 @@ class Detector:
             c: [_participant(a)] for c, a in picked.items()
         }
         spans.extend((a.start, a.end) for a in picked.values())
-        if dyad is not None and dyad.kind in self.rules.dyad_roles:
+        if dyad is not None and dyad.kind in doc.rules.dyad_roles:
             # "the two leaders", "the foreign ministers of Russia and China": the office holders,
             # unless persons stand closer to the trigger than the phrase does.
             d_dyad = _distance(dyad.start, dyad.end, trig.start)
-            resolved = _resolve_dyad(self.gaz, self.rules, dyad.kind, doc.published)
+            resolved = _resolve_dyad(self.gaz, doc.rules, dyad.kind, doc.published)
             adjacent = d_dyad <= DYAD_ADJACENT
             for p in resolved:
                 a = picked.get(p.country)
@@ -1090,7 +1201,7 @@ class Detector:
         self, doc: _Doc, s: Sentence, known: Participant, country: str
     ) -> Participant | None:
         """ "Lavrov and his Chinese counterpart": the holder of the matching office that day."""
-        rules = self.rules
+        rules = doc.rules
         if rules.counterpart_words is None or not rules.counterpart_words.search(
             doc.text, s.start, s.end
         ):
@@ -1120,7 +1231,7 @@ class Detector:
         )
         if kind is None:
             return None
-        for p in _resolve_dyad(self.gaz, self.rules, kind, doc.published):
+        for p in _resolve_dyad(self.gaz, doc.rules, kind, doc.published):
             if p.country == country:
                 return p
         return None
@@ -1186,8 +1297,8 @@ class Detector:
                     participants.append(_participant(a))
         if dyad is not None:
             spans.append((dyad.start, dyad.end))
-            if dyad.kind in self.rules.dyad_roles and not participants:
-                participants = _resolve_dyad(self.gaz, self.rules, dyad.kind, doc.published)
+            if dyad.kind in doc.rules.dyad_roles and not participants:
+                participants = _resolve_dyad(self.gaz, doc.rules, dyad.kind, doc.published)
         persons_sides = {p.country for p in participants}
         confidence = 0.85 if persons_sides == {"CN", "RU"} else 0.7
         if etype == "economic" and companies:
@@ -1207,7 +1318,7 @@ class Detector:
     # -- from candidate to mention ----------------------------------------------------------
 
     def _finish(self, doc: _Doc, cand: _Candidate) -> Mention | None:
-        rules = self.rules
+        rules = doc.rules
         s = cand.sentence
         text = doc.text
         status = cand.status
@@ -1259,7 +1370,7 @@ class Detector:
         confidence = max(0.0, min(1.0, cand.confidence))
         if confidence < MIN_CONFIDENCE:
             return None
-        location = self._location(text, s, cand.trigger)
+        location = self._location(doc, s, cand.trigger)
         rnd = self._round(doc, s)
         if rnd is None and doc.title_end:
             rnd_title = sdates.find_round(text[: doc.title_end], doc.lang)
@@ -1300,7 +1411,7 @@ class Detector:
         cached = doc.dates.get(key)
         if cached is not None:
             return cached  # the same sentence text (another trigger, a repeat) has the same dates
-        rules = self.rules
+        rules = doc.rules
         found = tuple(
             d
             for d in _find_dates(s.text, doc.lang, doc.published, prefer)
@@ -1317,14 +1428,15 @@ class Detector:
             doc.rounds[s.text] = sdates.find_round(s.text, doc.lang)
         return doc.rounds[s.text]
 
-    def _location(self, text: str, s: Sentence, trig: _Trigger) -> str | None:
+    def _location(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str | None:
+        text = doc.text
         best: tuple[int, str] | None = None
-        for scan in self.rules.location_any:
+        for scan in doc.rules.location_any:
             for m in scan.pattern.finditer(text, s.start, s.end):
                 if m.group(0).isupper() and len(m.group(0)) > 3:
                     continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
                 city = next(
-                    (c for c, pat in self.rules.locations if pat.fullmatch(m.group(0))), None
+                    (c for c, pat in doc.rules.locations if pat.fullmatch(m.group(0))), None
                 )
                 d = abs(m.start() - trig.start)
                 if city and (best is None or d < best[0]):
@@ -1435,7 +1547,9 @@ def merge_mentions(mentions: list[Mention]) -> list[Mention]:
 @lru_cache(maxsize=1)
 def default_detector() -> Detector:
     """One detector per process (compiling the rules and the gazetteer takes a moment)."""
-    return Detector()
+    detector = Detector()
+    detector.rules.prepare()
+    return detector
 
 
 def detect(
