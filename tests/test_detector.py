@@ -619,3 +619,24 @@ def test_a_left_checked_scanner_matches_like_the_lookbehind(data: st.DataObject)
 
 def _words_of(pattern: str) -> list[str]:
     return [w for w in re.split(r"\\[swd][*+?]?|[\\()?*+|\[\]^$:!]", pattern) if w.strip()]
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_trigger_scanners_trying_word_starts_match_like_one_scan(data: st.DataObject) -> None:
+    rules = detector.default_rules()
+    scanners = [s for s in rules.triggers if s.starts is not None]
+    assert {s.script for s in scanners} >= {"latin", "cyrillic"}
+    words = sorted({w for s in scanners for w in _words_of(s.pattern.pattern)})
+    glue = st.sampled_from(["", " ", "x", "_", "1", "-", "'", "«", "ж", "名", "\n"])
+    piece = st.tuples(glue, st.sampled_from(words), glue).map("".join)
+    odd = st.text(alphabet=ODD + "ᲀᲁᲂᲃᲄᲅİıſK", max_size=3)
+    text = data.draw(st.lists(st.one_of(piece, piece.map(str.upper), odd)).map("".join))
+    # from always trying the starts to handing over to one scan at once
+    free = data.draw(st.sampled_from([0, 1, 4, 10**6]))
+    everywhere = frozenset(detector.SCRIPT_PROBE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(detector, "STARTS_FREE", free)
+        for scanner in scanners:
+            expected = [m.span() for m in scanner.pattern.finditer(text)]
+            assert [m.span() for m in scanner.finditer(text, everywhere)] == expected

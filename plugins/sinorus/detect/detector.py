@@ -88,6 +88,7 @@ try:
     _PARSER: Any = importlib.import_module("re._parser")
     _CASE_EXTRA: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
     _TOLOWER: Any = _sre.unicode_tolower
+    _ISCASED: Any = _sre.unicode_iscased
 except (ImportError, AttributeError):  # pragma: no cover - another Python implementation
     _PARSER = None
 _RANGE_MAX = 64
@@ -97,6 +98,31 @@ def _fold_key(code: int) -> int:
     """One code point per class of characters `re` treats as equal when ignoring case."""
     low = int(_TOLOWER(code))
     return min((low, *_CASE_EXTRA.get(low, ())))
+
+
+def _case_closure(codes: set[int]) -> set[int]:
+    """Every character that matches one of `codes` in a pattern ignoring case."""
+    # re compares a cased character by its lower case and the few it treats alike (_EXTRA_CASES)
+    out: set[int] = set()
+    for code in codes:
+        if not _ISCASED(code):
+            out.add(code)
+            continue
+        low = int(_TOLOWER(code))
+        for key in (low, *_CASE_EXTRA.get(low, ())):
+            out.update(c for c in (key, *_lowers_to().get(key, ())) if _TOLOWER(c) == key)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _lowers_to() -> dict[int, tuple[int, ...]]:
+    """For each code point, the others whose lower case it is (the Kelvin sign for k)."""
+    found: dict[int, list[int]] = {}
+    for code in range(sys.maxunicode + 1):
+        low = int(_TOLOWER(code))
+        if low != code:
+            found.setdefault(low, []).append(code)
+    return {low: tuple(codes) for low, codes in found.items()}
 
 
 def _first_codes(items: list[tuple[Any, Any]]) -> set[int] | None:
@@ -272,15 +298,47 @@ class Scanner:
     pattern: re.Pattern[str]
     # Set when `pattern` lacks its leading (?<!\w): a character that may not precede a match.
     left: re.Pattern[str] | None = None
+    # Where a match of `pattern` can begin: one of its first characters opening a word.
+    starts: re.Pattern[str] | None = None
 
     def finditer(self, text: str, scripts: frozenset[str]) -> Iterator[re.Match[str]]:
         """Matches, or none at once when the text lacks the script."""
         if self.script not in scripts:
             return
-        if self.left is None:
-            yield from self.pattern.finditer(text)
-        else:
+        if self.left is not None:
             yield from bounded_finditer(self.pattern, self.left, text)
+        elif self.starts is not None:
+            yield from _at_starts(self.pattern, self.starts, text)
+        else:
+            yield from self.pattern.finditer(text)
+
+
+# Trying the pattern at each possible start beats one scan while the starts are rare (Russian
+# words in an English text); past this many per character, one scan takes over.
+STARTS_PER_CHAR = 1 / 32
+STARTS_FREE = 4
+
+
+def _at_starts(
+    pattern: re.Pattern[str], starts: re.Pattern[str], text: str
+) -> Iterator[re.Match[str]]:
+    """pattern.finditer(text), trying the pattern only where `starts` finds a possible start."""
+    # `starts` skips other scripts at the speed of a character test, where the pattern's
+    # leading (?<!\w) makes `re` enter the pattern at every position.
+    pos = 0
+    tried = 0
+    for start in starts.finditer(text):
+        at = start.start()
+        if at < pos:
+            continue  # inside the last match
+        tried += 1
+        if tried > STARTS_FREE + at * STARTS_PER_CHAR:
+            yield from pattern.finditer(text, pos)
+            return
+        m = pattern.match(text, at)
+        if m is not None:
+            yield m
+            pos = m.end()
 
 
 def scripts_of(text: str) -> frozenset[str]:
@@ -289,7 +347,10 @@ def scripts_of(text: str) -> frozenset[str]:
 
 
 def _scanners(
-    block: dict[str, Any], flags: int = re.IGNORECASE, present: frozenset[str] | None = None
+    block: dict[str, Any],
+    flags: int = re.IGNORECASE,
+    present: frozenset[str] | None = None,
+    starts: bool = False,
 ) -> list[Scanner]:
     """Whole-text scanners, one per script: each alternation stays short and fast."""
     by_script: dict[str, list[str]] = {}
@@ -306,9 +367,25 @@ def _scanners(
         quick = _left_checked(ps, flags) if bounded else None
         if quick is not None:
             out.append(Scanner(script, quick, _WORD))
-        else:
-            out.append(Scanner(script, re.compile(_compile(ps, bounded=bounded), flags)))
+            continue
+        pattern = re.compile(_compile(ps, bounded=bounded), flags)
+        at = _word_starts(ps, flags) if starts and bounded else None
+        out.append(Scanner(script, pattern, starts=at))
     return out
+
+
+def _word_starts(parts: list[str], flags: int) -> re.Pattern[str] | None:
+    """Where a word-bounded match of the parts can begin; None when that is not known."""
+    codes: set[int] = set()
+    for part in parts:
+        opening = _opening(part)
+        if opening is None:
+            return None
+        codes |= opening
+    if flags & re.IGNORECASE:
+        codes = _case_closure(codes)
+    # the class is case-sensitive, so `re` skips to its characters without entering a pattern
+    return re.compile(f"[{_class(codes)}]" + r"(?<!\w[\s\S])")
 
 
 _WORD = re.compile(r"\w")
@@ -471,7 +548,8 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
                     p for spec in data["types"].values() for p in (spec["triggers"].get(lang) or [])
                 ]
                 for lang in {lg for spec in data["types"].values() for lg in spec["triggers"]}
-            }
+            },
+            starts=True,
         ),
         type_patterns=type_patterns,
         type_as=type_as,
