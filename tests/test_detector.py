@@ -573,19 +573,19 @@ def test_a_script_variant_matches_like_the_full_rules(data: st.DataObject) -> No
     full, fewer = _patterns(rules), _patterns(variant)
     lo = data.draw(st.integers(0, len(text)))
     hi = data.draw(st.integers(lo, len(text)))
+    # the variant for one stretch of the text (a sentence) searched within that stretch
+    fewest = _patterns(variant.for_text(text, lo, hi))
     for name, pat in full.items():
         expected = (
             [m.span() for m in pat.finditer(text)],
             [m.span() for m in pat.finditer(text, lo, hi)],
+            [m.span() for m in pat.finditer(text, lo, hi)],
         )
-        other = fewer.get(name)
+        other, least = fewer.get(name), fewest.get(name)
         got = (
-            ([], [])
-            if other is None
-            else (
-                [m.span() for m in other.finditer(text)],
-                [m.span() for m in other.finditer(text, lo, hi)],
-            )
+            [] if other is None else [m.span() for m in other.finditer(text)],
+            [] if other is None else [m.span() for m in other.finditer(text, lo, hi)],
+            [] if least is None else [m.span() for m in least.finditer(text, lo, hi)],
         )
         assert got == expected, name
 
@@ -598,6 +598,13 @@ def test_variants_are_smaller() -> None:
     assert rules.for_text("Путин встретился с Си Цзиньпином, 习近平。") is rules
     # "ᲁᲂ" is "до" in old letter forms, which `re` ignoring case matches: Cyrillic patterns stay.
     assert rules.for_text("ᲁᲂ").validity.search("ᲁᲂ")  # type: ignore[union-attr]
+    # A stretch of a text (a sentence) gets the variant for its own characters.
+    text = "习近平 said: ᲁᲂ"
+    assert rules.for_text(text, 0, 9).present == frozenset({"cjk"})
+    stretch = rules.for_text(text, 10, 12)
+    assert stretch.present == frozenset({"cyrillic"})
+    assert stretch.validity.search(text, 10, 12)  # type: ignore[union-attr]
+    assert rules.for_text(text, 10, 11).present == frozenset({"cyrillic"})
 
 
 @settings(max_examples=60, deadline=None)

@@ -493,16 +493,34 @@ class Rules:
     dyad_any: re.Pattern[str] | None = None
     source: dict[str, Any] = field(default_factory=dict, repr=False)
     variants: dict[frozenset[str], Rules] = field(default_factory=dict, repr=False)
+    full: Rules | None = field(default=None, repr=False)  # what a variant was made from
+    scripts: frozenset[str] = field(default=frozenset(), repr=False)  # a variant's scripts
 
-    def for_text(self, text: str) -> Rules:
-        """These rules less the alternatives needing a script the text lacks: same matches."""
-        # Most articles are in one script; each pattern then tries fewer alternatives per
-        # position (the Chinese ones are tried at every position of a Latin text).
-        present = frozenset(name for name, probe in VARIANT_PROBES.items() if probe.search(text))
-        return self.variant(present)
+    def for_text(self, text: str, pos: int = 0, endpos: int | None = None) -> Rules:
+        """These rules less the alternatives needing a script text[pos:endpos] lacks.
+
+        Searches within that stretch of the text find the same matches.
+        """
+        # Most articles, and most sentences, are in one script; each pattern then tries fewer
+        # alternatives per position (the Chinese ones are tried at every position).
+        end = len(text) if endpos is None else endpos
+        return self.variant(
+            frozenset(
+                name
+                for name in self.present
+                if VARIANT_PROBES[name].search(text, pos, end) is not None
+            )
+        )
+
+    @property
+    def present(self) -> frozenset[str]:
+        """The scripts of VARIANT_RANGES these rules keep alternatives for."""
+        return self.scripts if self.full is not None else frozenset(VARIANT_RANGES)
 
     def variant(self, present: frozenset[str]) -> Rules:
         """The rules for texts holding the `present` scripts of VARIANT_RANGES and no other."""
+        if self.full is not None:
+            return self.full.variant(present)
         if not self.source or present >= VARIANT_RANGES.keys():
             return self
         found = self.variants.get(present)
@@ -620,6 +638,8 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
         dyad_any=_union(
             _merge_blocks(list((data.get("dyad_phrases") or {}).values())), present=present
         ),
+        full=base,
+        scripts=present or frozenset(),
         locations=[
             (str(city), pat)
             for city, block in (data.get("locations") or {}).items()
@@ -675,6 +695,18 @@ class _Doc:
     # Per-sentence scans, keyed by index: a sentence is looked at again as a neighbour.
     third: dict[int, list[re.Match[str]]] = field(default_factory=dict)
     leaders: dict[int, bool] = field(default_factory=dict)
+    # The rules variant for each sentence's own scripts, by the sentence's start.
+    sentence_rules: dict[int, Rules] = field(default_factory=dict)
+
+
+def _sentence_rules(doc: _Doc, s: Sentence) -> Rules:
+    """The rules variant for the scripts of one sentence (searches within it find the same)."""
+    if not doc.rules.present:
+        return doc.rules  # nothing left to drop
+    found = doc.sentence_rules.get(s.start)
+    if found is None:
+        found = doc.sentence_rules[s.start] = doc.rules.for_text(doc.text, s.start, s.end)
+    return found
 
 
 def _sentence_index(starts: list[int], pos: int) -> int:
@@ -996,8 +1028,8 @@ class Detector:
     def _sentence_candidates(
         self, doc: _Doc, idx: int, triggers: list[_Trigger]
     ) -> list[_Candidate]:
-        rules = doc.rules
         s = doc.sentences[idx]
+        rules = _sentence_rules(doc, s)
         actors = _actors_in(doc, s)
         sides: set[str] = set()
         for a in actors:
@@ -1120,16 +1152,18 @@ class Detector:
 
     def _negated(self, doc: _Doc, s: Sentence, trig: _Trigger) -> bool:
         """A negation right before the trigger, in its clause."""
-        if doc.rules.negation is None:
+        negation = _sentence_rules(doc, s).negation
+        if negation is None:
             return False
         window = 6 if doc.lang in ("zh", "ja") else 28
         before = _clause_before(doc.text, max(s.start, trig.start - window), trig.start)
-        return doc.rules.negation.search(before) is not None
+        return negation.search(before) is not None
 
     def _signed_document(self, doc: _Doc, s: Sentence) -> bool:
         """A signing (or adopting) verb and a named document, both in the sentence."""
         text = doc.text
-        verbs, docs = doc.rules.agreement_verbs, doc.rules.agreement_documents
+        rules = _sentence_rules(doc, s)
+        verbs, docs = rules.agreement_verbs, rules.agreement_documents
         if verbs is None or docs is None:
             return True
         return bool(verbs.search(text, s.start, s.end) and docs.search(text, s.start, s.end))
@@ -1139,7 +1173,7 @@ class Detector:
         found = doc.third.get(idx)
         if found is None:
             s = doc.sentences[idx]
-            pat = doc.rules.third_parties
+            pat = _sentence_rules(doc, s).third_parties
             found = list(pat.finditer(doc.text, s.start, s.end)) if pat else []
             doc.third[idx] = found
         return found
@@ -1149,7 +1183,7 @@ class Detector:
         found = doc.leaders.get(idx)
         if found is None:
             s = doc.sentences[idx]
-            pat = doc.rules.third_leaders
+            pat = _sentence_rules(doc, s).third_leaders
             found = bool(pat and pat.search(doc.text, s.start, s.end))
             doc.leaders[idx] = found
         return found
@@ -1172,11 +1206,12 @@ class Detector:
         return found
 
     def _status(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str:
-        rules = doc.rules
-        if _cue_near(rules.cancelled, doc.text, trig.start, trig.end, 80):
+        # the cancellation window reaches into the neighbouring sentences
+        if _cue_near(doc.rules.cancelled, doc.text, trig.start, trig.end, 80):
             return "cancelled"
-        if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 80):
+        if _cue_near(doc.rules.postponed, doc.text, trig.start, trig.end, 80):
             return "postponed"
+        rules = _sentence_rules(doc, s)
         cjk = doc.lang in ("zh", "ja")
         window = CUE_WINDOW_CJK if cjk else CUE_WINDOW
         after = 6 if cjk else 28
@@ -1279,7 +1314,7 @@ class Detector:
         self, doc: _Doc, s: Sentence, known: Participant, country: str
     ) -> Participant | None:
         """ "Lavrov and his Chinese counterpart": the holder of the matching office that day."""
-        rules = doc.rules
+        rules = _sentence_rules(doc, s)
         if rules.counterpart_words is None or not rules.counterpart_words.search(
             doc.text, s.start, s.end
         ):
@@ -1396,7 +1431,7 @@ class Detector:
     # -- from candidate to mention ----------------------------------------------------------
 
     def _finish(self, doc: _Doc, cand: _Candidate) -> Mention | None:
-        rules = doc.rules
+        rules = _sentence_rules(doc, cand.sentence)
         s = cand.sentence
         text = doc.text
         status = cand.status
@@ -1489,7 +1524,7 @@ class Detector:
         cached = doc.dates.get(key)
         if cached is not None:
             return cached  # the same sentence text (another trigger, a repeat) has the same dates
-        rules = doc.rules
+        rules = _sentence_rules(doc, s)
         found = tuple(
             d
             for d in _find_dates(s.text, doc.lang, doc.published, prefer)
@@ -1508,14 +1543,13 @@ class Detector:
 
     def _location(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str | None:
         text = doc.text
+        rules = _sentence_rules(doc, s)
         best: tuple[int, str] | None = None
-        for scan in doc.rules.location_any:
+        for scan in rules.location_any:
             for m in scan.pattern.finditer(text, s.start, s.end):
                 if m.group(0).isupper() and len(m.group(0)) > 3:
                     continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
-                city = next(
-                    (c for c, pat in doc.rules.locations if pat.fullmatch(m.group(0))), None
-                )
+                city = next((c for c, pat in rules.locations if pat.fullmatch(m.group(0))), None)
                 d = abs(m.start() - trig.start)
                 if city and (best is None or d < best[0]):
                     best = (d, city)
