@@ -647,3 +647,44 @@ def test_trigger_scanners_trying_word_starts_match_like_one_scan(data: st.DataOb
         for scanner in scanners:
             expected = [m.span() for m in scanner.pattern.finditer(text)]
             assert [m.span() for m in scanner.finditer(text, everywhere)] == expected
+
+
+# Openings of every shape the guard reads: optional and repeated pieces, branches, classes,
+# assertions, a possessive repeat, and a category that ends an opening early.
+GUARDED = [
+    r"(?:tele)?phone\w*",
+    r"x{0,2}yz",
+    r"(?<!Sea of )Japan",
+    r"[Cc]onversar\w*",
+    r"«?Северное",
+    r"(?:is|are)\s+to",
+    r"stop(?=s)",
+    r"a*+bc",
+    r"k\w+",
+    r"(?:in|out)(?:side|put)s?",
+    r"ſun",
+    *(f"w{c}rd{c}" for c in "abcdefghijklmnopqrstu"),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_a_guarded_alternation_matches_like_the_plain_one(data: st.DataObject) -> None:
+    assert len(GUARDED) >= detector.DISPATCH_MIN
+    assert detector._guard(sorted(GUARDED, key=len, reverse=True)) is not None
+    letters = "".join(sorted({c for p in GUARDED for c in p if c.isalpha()}))
+    words = st.text(alphabet=letters + letters.upper() + ODD, min_size=1, max_size=10)
+    literal = st.sampled_from(GUARDED).map(
+        lambda p: re.sub(r"\\[swd][*+?]?|[\\()?*+|\[\]^$<!=:{}0-9,]", "", p)
+    )
+    text = data.draw(
+        st.lists(st.one_of(words, literal, literal.map(str.upper)), max_size=30).map(" ".join)
+    )
+    parts = sorted(GUARDED, key=len, reverse=True)
+    for flags in (re.IGNORECASE, 0):
+        plain = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in parts) + r")(?!\w)", flags)
+        guarded = re.compile(detector._compile(GUARDED), flags)
+        assert "(?=(?-i:" in guarded.pattern
+        assert [m.span() for m in guarded.finditer(text)] == [
+            m.span() for m in plain.finditer(text)
+        ]

@@ -75,8 +75,12 @@ def _compile(patterns: list[str], bounded: bool = True) -> str:
     if not bounded:
         return "|".join(f"(?:{p})" for p in parts)
     body = _dispatch(parts) if len(parts) >= DISPATCH_MIN else None
-    body = body or "|".join(f"(?:{p})" for p in parts)
-    return rf"(?<!\w)(?:{body})(?!\w)"
+    if body is None:
+        return rf"(?<!\w)(?:{'|'.join(f'(?:{p})' for p in parts)})(?!\w)"
+    # Most words open no branch; the guard turns them away after a few characters.
+    guard = _guard(parts)
+    guarded = f"(?=(?-i:{guard}))" if guard else ""
+    return rf"(?<!\w){guarded}(?:{body})(?!\w)"
 
 
 # A long word-bounded alternation tries every branch at every word start (case-insensitive
@@ -89,6 +93,7 @@ try:
     _CASE_EXTRA: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
     _TOLOWER: Any = _sre.unicode_tolower
     _ISCASED: Any = _sre.unicode_iscased
+    _MAXREPEAT: Any = importlib.import_module("re._constants").MAXREPEAT
 except (ImportError, AttributeError):  # pragma: no cover - another Python implementation
     _PARSER = None
 _RANGE_MAX = 64
@@ -209,6 +214,86 @@ def _dispatch(parts: list[str]) -> str | None:
 
 def _class(codes: set[int]) -> str:
     return "".join(re.escape(chr(c)) for c in sorted(codes))
+
+
+# How many characters of a match's opening a guard checks: with three, few words pass it.
+GUARD_CHARS = 3
+_GUARD_MAX = 5000  # openings; a guard this wide would cost more than it saves
+
+
+def _openings(items: list[tuple[Any, Any]], prefix: tuple[int, ...], found: set[Any]) -> bool:
+    """Adds to `found` openings (up to GUARD_CHARS code points), one of which begins every match
+    of `prefix` followed by the parsed sequence; False when that cannot be told."""
+    if len(prefix) >= GUARD_CHARS or not items:
+        found.add(prefix)
+        return len(found) <= _GUARD_MAX
+    if len(items) > 200:
+        return False  # an unrolled repeat that consumes nothing
+    (op, av), rest = items[0], items[1:]
+    name = str(op)
+    if name == "LITERAL":
+        return _openings(rest, (*prefix, int(av)), found)
+    if name in ("ASSERT", "ASSERT_NOT", "AT"):
+        return _openings(rest, prefix, found)  # skipping a condition only lets more through
+    if name == "SUBPATTERN":
+        return _openings([*av[-1].data, *rest], prefix, found)
+    if name == "BRANCH":
+        return all(_openings([*alt.data, *rest], prefix, found) for alt in av[1])
+    if name == "IN":
+        codes = _first_codes([(op, av)])
+        if codes:
+            return all(_openings(rest, (*prefix, c), found) for c in codes)
+    elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, high, body = av
+        if high == 0:
+            return _openings(rest, prefix, found)
+        again = (op, (max(low - 1, 0), high if high == _MAXREPEAT else high - 1, body))
+        once = _openings([*body.data, again, *rest], prefix, found)
+        return once and (low > 0 or _openings(rest, prefix, found))
+    found.add(prefix)  # anything else ends the opening here
+    return len(found) <= _GUARD_MAX
+
+
+def _guard(parts: list[str]) -> str | None:
+    """A pattern that holds wherever one of the parts may match: a trie of their openings."""
+    if _PARSER is None:
+        return None
+    found: set[tuple[int, ...]] = set()
+    for part in parts:
+        try:
+            items = list(_PARSER.parse(part).data)
+        except re.error:
+            return None
+        if not _openings(items, (), found):
+            return None
+    if () in found:
+        return None
+    trie: dict[Any, Any] = {}
+    for opening in found:
+        node = trie
+        for code in opening:
+            node = node.setdefault(frozenset(_case_closure({code})), {})
+        node[None] = {}
+    return _trie(trie, top=True)
+
+
+def _trie(node: dict[Any, Any], top: bool = False) -> str:
+    """A trie of character classes as a pattern; each class is matched case-sensitively."""
+    if None in node:
+        return ""  # a shorter opening ends here: enough for a guard
+    keys = sorted(node, key=min)
+    alts = [f"[{_class(set(key))}]" + _trie(node[key]) for key in keys]
+    if len(alts) == 1:
+        return alts[0]
+    if top:
+        # as in _dispatch: buckets of first characters, then the characters
+        size = max(1, math.isqrt(len(keys)))
+        buckets = [
+            f"(?=[{_class(set().union(*keys[b : b + size]))}])(?:{'|'.join(alts[b : b + size])})"
+            for b in range(0, len(keys), size)
+        ]
+        return "(?:" + "|".join(buckets) + ")"
+    return "(?:" + "|".join(alts) + ")"
 
 
 def _block_regex(block: dict[str, Any] | None, present: frozenset[str] | None = None) -> str:
