@@ -68,17 +68,17 @@ PERSON_KINDS = frozenset({"person", "role", "titled"})
 _LATIN_OR_CYR = re.compile(r"^[A-Za-z\u00C0-\u024F\u0400-\u04FF]")
 
 
-def _compile(patterns: list[str], bounded: bool = True) -> str:
+def _compile(patterns: list[str], bounded: bool = True, ignorecase: bool = True) -> str:
     """One alternation; outside Chinese, every pattern must stand as whole words."""
     parts = [str(p) for p in patterns]
     parts.sort(key=len, reverse=True)  # "held talks" before "talks"
     if not bounded:
         return "|".join(f"(?:{p})" for p in parts)
     body = _dispatch(parts) if len(parts) >= DISPATCH_MIN else None
-    if body is None:
-        return rf"(?<!\w)(?:{'|'.join(f'(?:{p})' for p in parts)})(?!\w)"
-    # Most words open no branch; the guard turns them away after a few characters.
-    guard = _guard(parts)
+    body = body or "|".join(f"(?:{p})" for p in parts)
+    # Most words open no branch; the guard turns them away after a few characters. Branches
+    # opening with a case-sensitive letter are turned away as fast without it.
+    guard = _guard(parts) if len(parts) >= GUARD_MIN and ignorecase else None
     guarded = f"(?=(?-i:{guard}))" if guard else ""
     return rf"(?<!\w){guarded}(?:{body})(?!\w)"
 
@@ -218,6 +218,7 @@ def _class(codes: set[int]) -> str:
 
 # How many characters of a match's opening a guard checks: with three, few words pass it.
 GUARD_CHARS = 3
+GUARD_MIN = 8  # parts; a short alternation is about as quick without
 _GUARD_MAX = 5000  # openings; a guard this wide would cost more than it saves
 
 
@@ -296,7 +297,9 @@ def _trie(node: dict[Any, Any], top: bool = False) -> str:
     return "(?:" + "|".join(alts) + ")"
 
 
-def _block_regex(block: dict[str, Any] | None, present: frozenset[str] | None = None) -> str:
+def _block_regex(
+    block: dict[str, Any] | None, present: frozenset[str] | None = None, ignorecase: bool = True
+) -> str:
     """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese.
 
     With `present`, only the patterns a text holding just those scripts can match.
@@ -310,7 +313,7 @@ def _block_regex(block: dict[str, Any] | None, present: frozenset[str] | None = 
             str(p) for p in pats or [] if _possible(str(p), present)
         )
     # One boundary around the whole alternation: per-pattern lookarounds make it crawl.
-    out = [_compile(bounded)] if bounded else []
+    out = [_compile(bounded, ignorecase=ignorecase)] if bounded else []
     if free:
         out.append(_compile(free, bounded=False))
     return "|".join(out)
@@ -453,7 +456,8 @@ def _scanners(
         if quick is not None:
             out.append(Scanner(script, quick, _WORD))
             continue
-        pattern = re.compile(_compile(ps, bounded=bounded), flags)
+        ignorecase = bool(flags & re.IGNORECASE)
+        pattern = re.compile(_compile(ps, bounded=bounded, ignorecase=ignorecase), flags)
         at = _word_starts(ps, flags) if starts and bounded else None
         out.append(Scanner(script, pattern, starts=at))
     return out
@@ -533,7 +537,7 @@ def _union(
 ) -> re.Pattern[str] | None:
     if not _has_patterns(block):
         return None
-    body = _block_regex(block, present)
+    body = _block_regex(block, present, ignorecase=bool(flags & re.IGNORECASE))
     if not body:
         return NEVER
     return re.compile(body, flags)
