@@ -786,6 +786,7 @@ class _Doc:
     leaders: dict[int, bool] = field(default_factory=dict)
     # The rules variant for each sentence's own scripts, by the sentence's start.
     sentence_rules: dict[int, Rules] = field(default_factory=dict)
+    places: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # the same
 
 
 def _sentence_rules(doc: _Doc, s: Sentence) -> Rules:
@@ -796,6 +797,13 @@ def _sentence_rules(doc: _Doc, s: Sentence) -> Rules:
     if found is None:
         found = doc.sentence_rules[s.start] = doc.rules.for_text(doc.text, s.start, s.end)
     return found
+
+
+def _round_of(doc: _Doc, text: str) -> int | None:
+    """find_round of a piece of the article (a sentence, the title), once per article."""
+    if text not in doc.rounds:
+        doc.rounds[text] = sdates.find_round(text, doc.lang)
+    return doc.rounds[text]
 
 
 def _sentence_index(starts: list[int], pos: int) -> int:
@@ -1031,6 +1039,18 @@ class Detector:
     def __init__(self, rules: Rules | None = None, gazetteer: Gazetteer | None = None) -> None:
         self.rules = rules or default_rules()
         self.gaz = gazetteer or default_gazetteer()
+        # Office holders behind a dyad phrase, by (kind, day): a gazetteer search each time.
+        self._holders: dict[tuple[str, date], tuple[Participant, ...]] = {}
+
+    def _dyad_holders(self, kind: str, on: date | None) -> list[Participant]:
+        """_resolve_dyad, remembered per kind and day."""
+        key = (kind, on or date.today())  # the day the gazetteer resolves for
+        found = self._holders.get(key)
+        if found is None:
+            if len(self._holders) > 10_000:
+                self._holders.clear()
+            found = self._holders[key] = tuple(_resolve_dyad(self.gaz, self.rules, kind, on))
+        return list(found)
 
     def detect(
         self,
@@ -1353,7 +1373,7 @@ class Detector:
             # "the two leaders", "the foreign ministers of Russia and China": the office holders,
             # unless persons stand closer to the trigger than the phrase does.
             d_dyad = _distance(dyad.start, dyad.end, trig.start)
-            resolved = _resolve_dyad(self.gaz, doc.rules, dyad.kind, doc.published)
+            resolved = self._dyad_holders(dyad.kind, doc.published)
             adjacent = d_dyad <= DYAD_ADJACENT
             for p in resolved:
                 a = picked.get(p.country)
@@ -1433,7 +1453,7 @@ class Detector:
         )
         if kind is None:
             return None
-        for p in _resolve_dyad(self.gaz, doc.rules, kind, doc.published):
+        for p in self._dyad_holders(kind, doc.published):
             if p.country == country:
                 return p
         return None
@@ -1500,7 +1520,7 @@ class Detector:
         if dyad is not None:
             spans.append((dyad.start, dyad.end))
             if dyad.kind in doc.rules.dyad_roles and not participants:
-                participants = _resolve_dyad(self.gaz, doc.rules, dyad.kind, doc.published)
+                participants = self._dyad_holders(dyad.kind, doc.published)
         persons_sides = {p.country for p in participants}
         confidence = 0.85 if persons_sides == {"CN", "RU"} else 0.7
         if etype == "economic" and companies:
@@ -1575,7 +1595,7 @@ class Detector:
         location = self._location(doc, s, cand.trigger)
         rnd = self._round(doc, s)
         if rnd is None and doc.title_end:
-            rnd_title = sdates.find_round(text[: doc.title_end], doc.lang)
+            rnd_title = _round_of(doc, text[: doc.title_end])
             if rnd_title is not None and cand.type in ("meeting", "agreement"):
                 rnd = rnd_title
         cameo = rules.cameo.get(cand.type, "")
@@ -1626,23 +1646,33 @@ class Detector:
 
     def _round(self, doc: _Doc, s: Sentence) -> int | None:
         """The meeting round the sentence names ("the 28th meeting"), once per sentence."""
-        if s.text not in doc.rounds:
-            doc.rounds[s.text] = sdates.find_round(s.text, doc.lang)
-        return doc.rounds[s.text]
+        return _round_of(doc, s.text)
 
     def _location(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str | None:
+        best: tuple[int, str] | None = None
+        for start, city in self._places(doc, s):
+            d = abs(start - trig.start)
+            if best is None or d < best[0]:
+                best = (d, city)
+        return best[1] if best else None
+
+    def _places(self, doc: _Doc, s: Sentence) -> list[tuple[int, str]]:
+        """The known places a sentence names, with where they start; once per sentence."""
+        found = doc.places.get(s.start)
+        if found is not None:
+            return found
         text = doc.text
         rules = _sentence_rules(doc, s)
-        best: tuple[int, str] | None = None
+        found = []
         for scan in rules.location_any:
             for m in scan.pattern.finditer(text, s.start, s.end):
                 if m.group(0).isupper() and len(m.group(0)) > 3:
                     continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
                 city = next((c for c, pat in rules.locations if pat.fullmatch(m.group(0))), None)
-                d = abs(m.start() - trig.start)
-                if city and (best is None or d < best[0]):
-                    best = (d, city)
-        return best[1] if best else None
+                if city:
+                    found.append((m.start(), city))
+        doc.places[s.start] = found
+        return found
 
 
 def _dedupe(participants: list[Participant]) -> list[Participant]:
