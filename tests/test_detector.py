@@ -688,3 +688,15 @@ def test_a_guarded_alternation_matches_like_the_plain_one(data: st.DataObject) -
         assert [m.span() for m in guarded.finditer(text)] == [
             m.span() for m in plain.finditer(text)
         ]
+
+
+def test_no_abbreviation_is_as_long_as_the_quick_word_test() -> None:
+    from sinorus.detect import text
+
+    assert max(len(a.replace(".", "")) for a in text._ABBREVIATIONS) < text._LONG_WORD
+    assert [
+        s.text for s in split_sentences("Talks approx. ended. They met in the U.S. later.")
+    ] == [
+        "Talks approx. ended.",
+        "They met in the U.S. later.",
+    ]

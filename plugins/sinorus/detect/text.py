@@ -68,12 +68,17 @@ _ABBREVIATIONS = frozenset(
     }
 )
 # A sentence end: terminal punctuation (with closing quotes/brackets) then space, or a CJK stop.
-# Every branch opens with a character test (the run of stops checks what precedes it only
-# after that), so `re` rejects most positions without entering a lookaround.
-_END = re.compile(r"[.!?…](?<![.!?…].)[.!?…]*[\"'”’»)\]]*(?=\s)|[。！？!?]+[”’」』）)]*|\n\s*")
+# The one class in front takes every branch's first character, so `re` skips to the stops
+# without entering the pattern; each branch then checks which stop it took.
+_END = re.compile(
+    r"[.!?…。！？\n](?:(?<=[.!?…])(?<![.!?…].)[.!?…]*[\"'”’»)\]]*(?=\s)"
+    r"|(?<=[。！？!?])[。！？!?]*[”’」』）)]*|(?<=\n)\s*)"
+)
 # A stop glued to the next sentence ("...the war.Beijing this week"), common in scraped text;
 # the sentence ends after the stop. A scan of its own: it never falls inside an _END match.
 _GLUED = re.compile(r"[.!?](?=[A-ZА-ЯЁ][a-zа-яё])(?<=[a-zа-яё]{2}[.!?])")
+# Letters in a row before a stop that no abbreviation has (the longest, "approx", has six).
+_LONG_WORD = 7
 _WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
 # Runs, not single characters: counting a run's length is the same count with fewer matches.
 _SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]+")
@@ -95,6 +100,8 @@ def _is_abbreviation(text: str, stop: int) -> bool:
     """Whether the full stop at `stop` closes an abbreviation or an initial, not a sentence."""
     if text[stop] != ".":
         return False
+    if stop >= _LONG_WORD and text[stop - _LONG_WORD : stop].isalpha():
+        return False  # the common case: a word longer than any abbreviation
     m = _WORD_BEFORE.search(text, max(0, stop - 12), stop)
     if not m:
         return False
@@ -116,10 +123,18 @@ def split_sentences(text: str) -> list[Sentence]:
         ends = sorted(set(ends).union(glued))
     sentences: list[Sentence] = []
     start = 0
+    ends.append(len(text))
     for end in ends:
-        _append(sentences, text, start, end)
+        # _append, inlined for the usual sentence: one space before it, none after
+        a = start + 1 if start < end and text[start] == " " else start
+        if a < end and not text[a].isspace() and not text[end - 1].isspace():
+            if end - a <= MAX_SENTENCE:
+                sentences.append(Sentence(a, end, text[a:end]))
+            else:
+                _append(sentences, text, a, end)
+        else:
+            _append(sentences, text, start, end)
         start = end
-    _append(sentences, text, start, len(text))
     return sentences
 
 
