@@ -334,6 +334,17 @@ def test_never_raises_and_spans_hold(
 DATE_WORDS = st.sampled_from(
     [
         "December",
+        "Dec",
+        "TUESDAY",
+        "ToDay",
+        "yeſterday",
+        "next week",
+        "в ",
+        "мае",
+        "на прошлой неделе",
+        "в прошлом году",
+        "позавчера",
+        "ᲁᲂ",
         "Dec.",
         "декабря",
         "月",
@@ -431,7 +442,7 @@ def test_needs_digit(pattern: str, expected: bool) -> None:
 
 
 def test_the_rules_skipped_without_a_digit() -> None:
-    gated = {p.pattern for p, _h, needs in dates._rules_for(("en", "ru", "zh")) if needs}
+    gated = {p.pattern for p, _h, needs, _w in dates._rules_for(("en", "ru", "zh")) if needs}
     assert gated == {
         p.pattern
         for p in (
@@ -448,11 +459,34 @@ def test_the_rules_skipped_without_a_digit() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("pattern", "flags", "expected"),
+    [
+        (r"(?<![A-Za-z])(?P<wd>Monday|Friday)(?![A-Za-z])", 0, "Friday|Monday"),
+        (r"(?i:last|next)\s+(?:weeks|month)", 0, "month|weeks"),
+        (r"Jan(?:uary)?\s+[0-9]", re.IGNORECASE, "(?i:Jan)"),
+        (r"(?-i:May)\s+(?:day|night)", re.IGNORECASE, "May"),
+        (r"(?:abc)+x|(?:abd)", 0, "abc|abd"),
+        (r"(?:abc)?def", 0, "def"),
+        (r"ab\s+cd", 0, None),  # nothing of three characters is certain
+        (r"(?=week)x", 0, None),  # a lookahead holds nothing of the match
+        (r"[Dd]ay", 0, None),
+        (r"(?:one|[0-9])", 0, None),
+    ],
+)
+def test_required_words(pattern: str, flags: int, expected: str | None) -> None:
+    words = dates.required_words(re.compile(pattern, flags))
+    assert (words.pattern if words else None) == expected
+
+
 @settings(max_examples=200, deadline=None)
 @given(parts=st.lists(DATE_WORDS, max_size=40), lang=st.sampled_from(["en", "ru", "zh", None]))
-def test_skipping_digit_rules_changes_nothing(parts: list[str], lang: str | None) -> None:
+def test_skipping_rules_changes_nothing(parts: list[str], lang: str | None) -> None:
     text = "".join(parts)
     found = find_dates(text, lang, PUB, "past")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dates, "_DIGIT", re.compile(""))  # every text "has" a digit: no rule skipped
+        mp.setattr(dates, "required_words", lambda pattern: None)
+        dates._rules_for.cache_clear()
         assert find_dates(text, lang, PUB, "past") == found
+    dates._rules_for.cache_clear()

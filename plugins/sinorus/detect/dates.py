@@ -992,13 +992,68 @@ def needs_digit(pattern: re.Pattern[str]) -> bool:
     return _always_consumes(_PARSER.parse(pattern.pattern, pattern.flags).data, _DIGITS)
 
 
+# A word every match of a rule holds ("Monday", "week", "сегодня"), looked for before the
+# rule itself: a plain search for a few words skips the positions the rule's leading
+# lookbehind makes `re` enter one by one.
+_Words = list[tuple[str, bool]]  # (literal, ignoring case)
+
+
+def _required(items: Any, ignorecase: bool) -> _Words | None:
+    """Literals one of which every match of the parsed sequence holds; None when unsure."""
+    best: _Words | None = None
+    run: list[str] = []
+
+    def consider(words: _Words | None) -> None:
+        nonlocal best
+        if words and (best is None or _score(words) > _score(best)):
+            best = words
+
+    for op, av in [*items, (None, None)]:
+        name = str(op)
+        if name == "LITERAL":
+            run.append(chr(av))
+            continue
+        if run:
+            consider([("".join(run), ignorecase)])
+            run = []
+        if name == "SUBPATTERN":
+            _group, add, remove, sub = av
+            flag = (ignorecase or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
+            consider(_required(sub.data, flag))
+        elif name == "BRANCH":
+            alternatives = [_required(alt.data, ignorecase) for alt in av[1]]
+            if all(alternatives):
+                consider([w for words in alternatives if words for w in words])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
+            consider(_required(av[2].data, ignorecase))
+    return best
+
+
+def _score(words: _Words) -> tuple[int, int]:
+    # the shortest word decides how often the search succeeds in vain; then fewer words
+    return min(len(w) for w, _ in words), -len(words)
+
+
+def required_words(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A search for words one of which every match of the pattern holds; None when unknown."""
+    if _PARSER is None:
+        return None
+    words = _required(
+        _PARSER.parse(pattern.pattern, pattern.flags).data, bool(pattern.flags & re.IGNORECASE)
+    )
+    if not words or _score(words)[0] < 3:
+        return None
+    ordered = sorted(set(words), key=lambda w: (-len(w[0]), w))
+    return re.compile("|".join(f"(?i:{re.escape(w)})" if i else re.escape(w) for w, i in ordered))
+
+
 @functools.lru_cache(maxsize=64)
 def _rules_for(
     languages: tuple[str, ...],
-) -> tuple[tuple[re.Pattern[str], _Handler, bool], ...]:
-    """The rules that apply to any of these languages, in rule order, each with needs_digit."""
+) -> tuple[tuple[re.Pattern[str], _Handler, bool, re.Pattern[str] | None], ...]:
+    """The rules that apply to any of these languages, in rule order, with their pre-checks."""
     return tuple(
-        (pattern, handler, needs_digit(pattern))
+        (pattern, handler, needs_digit(pattern), required_words(pattern))
         for pattern, handler, rule_languages in _RULES
         if any(code in rule_languages for code in languages)
     )
@@ -1018,8 +1073,10 @@ def find_dates(
     languages = _languages(lang, text)
     found: list[DateMention] = []
     digits = _DIGIT.search(text) is not None
-    for pattern, handler, digit_only in _rules_for(languages):
+    for pattern, handler, digit_only, words in _rules_for(languages):
         if digit_only and not digits:
+            continue
+        if words is not None and words.search(text) is None:
             continue
         for match in pattern.finditer(text):
             try:
