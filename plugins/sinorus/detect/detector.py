@@ -580,6 +580,7 @@ class Rules:
     locations: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
     location_any: list[Scanner] = field(default_factory=list)
     dyad_any: re.Pattern[str] | None = None
+    called_off: re.Pattern[str] | None = None  # cancelled or postponed, in one search
     source: dict[str, Any] = field(default_factory=dict, repr=False)
     variants: dict[frozenset[str], Rules] = field(default_factory=dict, repr=False)
     full: Rules | None = field(default=None, repr=False)  # what a variant was made from
@@ -726,6 +727,10 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
         ),
         dyad_any=_union(
             _merge_blocks(list((data.get("dyad_phrases") or {}).values())), present=present
+        ),
+        called_off=_union(
+            _merge_blocks([data.get("cancelled") or {}, data.get("postponed") or {}]),
+            present=present,
         ),
         full=base,
         scripts=present or frozenset(),
@@ -1316,10 +1321,15 @@ class Detector:
 
     def _status(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str:
         # the cancellation window reaches into the neighbouring sentences
-        if _cue_near(doc.rules.cancelled, doc.text, trig.start, trig.end, 80):
-            return "cancelled"
-        if _cue_near(doc.rules.postponed, doc.text, trig.start, trig.end, 80):
-            return "postponed"
+        rules = doc.rules
+        if rules.called_off is None or _cue_near(
+            rules.called_off, doc.text, trig.start, trig.end, 80
+        ):
+            # one of the two is near (or no joint pattern): which one
+            if _cue_near(rules.cancelled, doc.text, trig.start, trig.end, 80):
+                return "cancelled"
+            if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 80):
+                return "postponed"
         rules = _sentence_rules(doc, s)
         cjk = doc.lang in ("zh", "ja")
         window = CUE_WINDOW_CJK if cjk else CUE_WINDOW
