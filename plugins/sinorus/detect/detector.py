@@ -804,6 +804,11 @@ def _sentence_rules(doc: _Doc, s: Sentence) -> Rules:
     return found
 
 
+def _mentions(pat: re.Pattern[str] | None, text: str, s: Sentence) -> bool:
+    """Whether the pattern matches within the sentence."""
+    return pat is not None and pat.search(text, s.start, s.end) is not None
+
+
 def _round_of(doc: _Doc, text: str) -> int | None:
     """find_round of a piece of the article (a sentence, the title), once per article."""
     if text not in doc.rounds:
@@ -1182,10 +1187,8 @@ class Detector:
         elif third and dyad is not None and dyad.kind != "sides":
             # "Trump said the two leaders..." — the phrase may well mean someone else.
             dyad = None
-        negative = rules.negative is not None and rules.negative.search(doc.text, s.start, s.end)
-        multilateral = rules.multilateral is not None and rules.multilateral.search(
-            doc.text, s.start, s.end
-        )
+        # Scanned on first need: most sentences never ask for one or the other.
+        negative: bool | None = None
         companies = any((a.start, a.end) in doc.company_spans for a in actors)
         types_here = {rules.type_as.get(t.type, t.type) for t in triggers}
         contact_verbs = [t for t in triggers if t.type in ("meeting", "call", "conversation")]
@@ -1205,8 +1208,8 @@ class Detector:
             if etype in ("meeting", "call"):
                 if (
                     etype == "meeting"
-                    and multilateral
                     and all(WEAK_MEETING.match(t.text.strip()) for t in contact_verbs)
+                    and _mentions(rules.multilateral, doc.text, s)
                 ):
                     continue
                 if signing and etype == "meeting" and _is_noun_only(contact_verbs):
@@ -1218,9 +1221,13 @@ class Detector:
                 cand = self._contact(doc, idx, s, actors, trig, etype, dyad, third, first_contact)
                 if cand is None:
                     continue
+                if negative is None:
+                    negative = _mentions(rules.negative, doc.text, s)
                 if negative:
                     cand.confidence -= 0.25
             else:
+                if negative is None:
+                    negative = _mentions(rules.negative, doc.text, s)
                 if negative:
                     continue
                 if etype == "agreement" and (
