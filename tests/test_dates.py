@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sinorus.detect import dates
+from sinorus.detect import dates, patterns
 from sinorus.detect.dates import DateMention, find_dates, find_round
 
 # A Friday.
@@ -464,7 +464,7 @@ def test_the_rules_skipped_without_a_digit() -> None:
     [
         (r"(?<![A-Za-z])(?P<wd>Monday|Friday)(?![A-Za-z])", 0, "Friday|Monday"),
         (r"(?i:last|next)\s+(?:weeks|month)", 0, "month|weeks"),
-        (r"Jan(?:uary)?\s+[0-9]", re.IGNORECASE, "(?i:Jan)"),
+        (r"Jan(?:uary)?\s+[0-9]", re.IGNORECASE, "J(?i:an)|j(?i:an)"),
         (r"(?-i:May)\s+(?:day|night)", re.IGNORECASE, "May"),
         (r"(?:abc)+x|(?:abd)", 0, "abc|abd"),
         (r"(?:abc)?def", 0, "def"),
@@ -477,6 +477,15 @@ def test_the_rules_skipped_without_a_digit() -> None:
 def test_required_words(pattern: str, flags: int, expected: str | None) -> None:
     words = dates.required_words(re.compile(pattern, flags))
     assert (words.pattern if words else None) == expected
+
+
+def test_a_word_search_ignoring_case_finds_every_case_form() -> None:
+    search = patterns.word_search([("kid", True), ("Sun", False)])
+    # the Kelvin sign and the long s are what `re` ignoring case takes for k and s
+    for text in ("KID", "\u212aid", "a kId", "Sun"):
+        assert search.search(text), text
+    for text in ("sun", "SUN", "ki d"):
+        assert not search.search(text), text
 
 
 @settings(max_examples=200, deadline=None)

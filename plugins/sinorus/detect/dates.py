@@ -5,11 +5,11 @@ from __future__ import annotations
 import bisect
 import datetime
 import functools
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from sinorus.detect.patterns import needs_digit, required_words
 
 Date = datetime.date
 _DAY = datetime.timedelta(days=1)
@@ -949,104 +949,11 @@ def _languages(lang: str | None, text: str) -> tuple[str, ...]:
 
 # Three sentences in four hold no digit (dev texts); 7 of the 11 English rules need one.
 _DIGIT = re.compile(r"[0-9]")
-_DIGITS = frozenset(range(ord("0"), ord("9") + 1))
-try:
-    _PARSER: Any = importlib.import_module("re._parser")  # CPython's own pattern parser
-except ImportError:  # pragma: no cover - another Python implementation
-    _PARSER = None
 
 
-def _always_consumes(items: Any, codes: frozenset[int]) -> bool:
-    """Whether every match of a parsed pattern consumes one of `codes`; False when unsure."""
-    for op, av in items:
-        name = str(op)
-        if name == "LITERAL" and av in codes:
-            return True
-        if (
-            name == "IN"
-            and av
-            and all(
-                (str(kind) == "LITERAL" and arg in codes)
-                or (str(kind) == "RANGE" and codes.issuperset(range(arg[0], arg[1] + 1)))
-                for kind, arg in av
-            )
-        ):
-            return True
-        if name == "SUBPATTERN" and _always_consumes(av[-1].data, codes):
-            return True
-        if name == "BRANCH" and all(_always_consumes(alt.data, codes) for alt in av[1]):
-            return True
-        if (
-            name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-            and av[0] >= 1
-            and _always_consumes(av[2].data, codes)
-        ):
-            return True
-    return False
-
-
-def needs_digit(pattern: re.Pattern[str]) -> bool:
-    """Whether the pattern can only match text holding an ASCII digit."""
-    if _PARSER is None:
-        return False
-    return _always_consumes(_PARSER.parse(pattern.pattern, pattern.flags).data, _DIGITS)
-
-
-# A word every match of a rule holds ("Monday", "week", "сегодня"), looked for before the
+# A word every match of a rule holds ("Monday", "week", "сегодня") is looked for before the
 # rule itself: a plain search for a few words skips the positions the rule's leading
 # lookbehind makes `re` enter one by one.
-_Words = list[tuple[str, bool]]  # (literal, ignoring case)
-
-
-def _required(items: Any, ignorecase: bool) -> _Words | None:
-    """Literals one of which every match of the parsed sequence holds; None when unsure."""
-    best: _Words | None = None
-    run: list[str] = []
-
-    def consider(words: _Words | None) -> None:
-        nonlocal best
-        if words and (best is None or _score(words) > _score(best)):
-            best = words
-
-    for op, av in [*items, (None, None)]:
-        name = str(op)
-        if name == "LITERAL":
-            run.append(chr(av))
-            continue
-        if run:
-            consider([("".join(run), ignorecase)])
-            run = []
-        if name == "SUBPATTERN":
-            _group, add, remove, sub = av
-            flag = (ignorecase or bool(add & re.IGNORECASE)) and not remove & re.IGNORECASE
-            consider(_required(sub.data, flag))
-        elif name == "BRANCH":
-            alternatives = [_required(alt.data, ignorecase) for alt in av[1]]
-            if all(alternatives):
-                consider([w for words in alternatives if words for w in words])
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
-            consider(_required(av[2].data, ignorecase))
-    return best
-
-
-def _score(words: _Words) -> tuple[int, int]:
-    # the shortest word decides how often the search succeeds in vain; then fewer words
-    return min(len(w) for w, _ in words), -len(words)
-
-
-def required_words(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
-    """A search for words one of which every match of the pattern holds; None when unknown."""
-    if _PARSER is None:
-        return None
-    words = _required(
-        _PARSER.parse(pattern.pattern, pattern.flags).data, bool(pattern.flags & re.IGNORECASE)
-    )
-    if not words or _score(words)[0] < 3:
-        return None
-    ordered = sorted(set(words), key=lambda w: (-len(w[0]), w))
-    return re.compile("|".join(f"(?i:{re.escape(w)})" if i else re.escape(w) for w, i in ordered))
-
-
 @functools.lru_cache(maxsize=64)
 def _rules_for(
     languages: tuple[str, ...],

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import _sre
 import argparse
 import bisect
-import importlib
 import json
 import math
 import re
@@ -28,6 +26,7 @@ from sinorus.detect.model import (
     lower_side_level,
     sides_agree,
 )
+from sinorus.detect.patterns import CASE_EXTRA, MAXREPEAT, PARSER, TOLOWER, case_closure
 from sinorus.detect.text import Sentence, guess_lang, split_sentences
 from sinorus.settings import DATA_DIR
 
@@ -87,47 +86,13 @@ def _compile(patterns: list[str], bounded: bool = True, ignorecase: bool = True)
 # branches get no quick first-character test from `re`); grouping the branches behind
 # lookaheads on their first letter makes a word start cost a few lookaheads instead.
 DISPATCH_MIN = 24
-# CPython's own pattern parser and case tables (3.11+); without them, plain alternations.
-try:
-    _PARSER: Any = importlib.import_module("re._parser")
-    _CASE_EXTRA: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
-    _TOLOWER: Any = _sre.unicode_tolower
-    _ISCASED: Any = _sre.unicode_iscased
-    _MAXREPEAT: Any = importlib.import_module("re._constants").MAXREPEAT
-except (ImportError, AttributeError):  # pragma: no cover - another Python implementation
-    _PARSER = None
 _RANGE_MAX = 64
 
 
 def _fold_key(code: int) -> int:
     """One code point per class of characters `re` treats as equal when ignoring case."""
-    low = int(_TOLOWER(code))
-    return min((low, *_CASE_EXTRA.get(low, ())))
-
-
-def _case_closure(codes: set[int]) -> set[int]:
-    """Every character that matches one of `codes` in a pattern ignoring case."""
-    # re compares a cased character by its lower case and the few it treats alike (_EXTRA_CASES)
-    out: set[int] = set()
-    for code in codes:
-        if not _ISCASED(code):
-            out.add(code)
-            continue
-        low = int(_TOLOWER(code))
-        for key in (low, *_CASE_EXTRA.get(low, ())):
-            out.update(c for c in (key, *_lowers_to().get(key, ())) if _TOLOWER(c) == key)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _lowers_to() -> dict[int, tuple[int, ...]]:
-    """For each code point, the others whose lower case it is (the Kelvin sign for k)."""
-    found: dict[int, list[int]] = {}
-    for code in range(sys.maxunicode + 1):
-        low = int(_TOLOWER(code))
-        if low != code:
-            found.setdefault(low, []).append(code)
-    return {low: tuple(codes) for low, codes in found.items()}
+    low = int(TOLOWER(code))
+    return min((low, *CASE_EXTRA.get(low, ())))
 
 
 def _first_codes(items: list[tuple[Any, Any]]) -> set[int] | None:
@@ -173,10 +138,10 @@ def _first_codes(items: list[tuple[Any, Any]]) -> set[int] | None:
 
 def _opening(pattern: str) -> set[int] | None:
     """Code points a match of the pattern must start with; None when unknown or it can be empty."""
-    if _PARSER is None:
+    if PARSER is None:
         return None
     try:
-        codes = _first_codes(list(_PARSER.parse(pattern).data))
+        codes = _first_codes(list(PARSER.parse(pattern).data))
     except re.error:
         return None
     return codes if codes and -1 not in codes else None
@@ -184,7 +149,7 @@ def _opening(pattern: str) -> set[int] | None:
 
 def _dispatch(parts: list[str]) -> str | None:
     """The alternation grouped by first letter, branch order kept; None when not possible."""
-    if _PARSER is None:
+    if PARSER is None:
         return None
     members: dict[int, list[int]] = {}
     letters: dict[int, set[int]] = {}
@@ -248,7 +213,7 @@ def _openings(items: list[tuple[Any, Any]], prefix: tuple[int, ...], found: set[
         low, high, body = av
         if high == 0:
             return _openings(rest, prefix, found)
-        again = (op, (max(low - 1, 0), high if high == _MAXREPEAT else high - 1, body))
+        again = (op, (max(low - 1, 0), high if high == MAXREPEAT else high - 1, body))
         once = _openings([*body.data, again, *rest], prefix, found)
         return once and (low > 0 or _openings(rest, prefix, found))
     found.add(prefix)  # anything else ends the opening here
@@ -257,12 +222,12 @@ def _openings(items: list[tuple[Any, Any]], prefix: tuple[int, ...], found: set[
 
 def _guard(parts: list[str]) -> str | None:
     """A pattern that holds wherever one of the parts may match: a trie of their openings."""
-    if _PARSER is None:
+    if PARSER is None:
         return None
     found: set[tuple[int, ...]] = set()
     for part in parts:
         try:
-            items = list(_PARSER.parse(part).data)
+            items = list(PARSER.parse(part).data)
         except re.error:
             return None
         if not _openings(items, (), found):
@@ -273,7 +238,7 @@ def _guard(parts: list[str]) -> str | None:
     for opening in found:
         node = trie
         for code in opening:
-            node = node.setdefault(frozenset(_case_closure({code})), {})
+            node = node.setdefault(frozenset(case_closure({code})), {})
         node[None] = {}
     return _trie(trie, top=True)
 
@@ -472,7 +437,7 @@ def _word_starts(parts: list[str], flags: int) -> re.Pattern[str] | None:
             return None
         codes |= opening
     if flags & re.IGNORECASE:
-        codes = _case_closure(codes)
+        codes = case_closure(codes)
     # the class is case-sensitive, so `re` skips to its characters without entering a pattern
     return re.compile(f"[{_class(codes)}]" + r"(?<!\w[\s\S])")
 
