@@ -666,7 +666,7 @@ class Gazetteer:
         ru_c = alts(w for ws in ctry.get("ru", {}).values() for w in ws)
         # either capitalisation of the first letter, without a slow case-insensitive scan
         ru_adj = "|".join(
-            f"[{w[0].upper()}{w[0].lower()}]" + re.escape(fold(w[1:])).replace(r"\*", r"\w*")
+            _either_case(w[0], re.escape(fold(w[1:])).replace(r"\*", r"\w*"))
             for ws in ctry.get("ru_adjective", {}).values()
             for w in ws
         )
@@ -1128,6 +1128,16 @@ def bounded_finditer(
             continue
         yield m
         pos = m.end() if m.end() > start else m.end() + 1
+
+
+def _either_case(first: str, rest: str) -> str:
+    """A word whose first letter may be in either case."""
+    letters = first.upper() + first.lower()
+    if not letters.isalpha():
+        return f"[{letters}]{rest}"
+    # a branch per case form, each opening with a plain letter: `re` then skips to those
+    # letters, where a class in front (even as a branch of letters) makes it try every position
+    return "|".join(letter + rest for letter in dict.fromkeys(letters))
 
 
 def _overlap(a: _Candidate, b: _Candidate) -> bool:
