@@ -178,7 +178,18 @@ def _dispatch(parts: list[str]) -> str | None:
 
 
 def _class(codes: set[int]) -> str:
-    return "".join(re.escape(chr(c)) for c in sorted(codes))
+    """The inside of a character class holding exactly `codes`, runs written as ranges."""
+    out: list[str] = []
+    ordered = sorted(codes)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        first, last = re.escape(chr(ordered[i])), re.escape(chr(ordered[j]))
+        out.append(first if i == j else first + last if j == i + 1 else f"{first}-{last}")
+        i = j + 1
+    return "".join(out)
 
 
 # How many characters of a match's opening a guard checks: with three, few words pass it.
@@ -285,16 +296,23 @@ def _block_regex(
 
 
 # A pattern whose every match opens with a character of one of these ranges cannot match a text
-# without such characters. The probes ignore case: they also find the characters `re` folds into
-# a range (U+1C80 for в), which a pattern of that range matches when ignoring case.
+# without such characters. The probes also find the characters `re` ignoring case takes for one
+# in a range (U+1C80 for в), which a pattern of that range matches.
 VARIANT_RANGES = {
     "cyrillic": ((0x0400, 0x04FF),),
     "cjk": ((0x3400, 0x9FFF), (0xF900, 0xFAFF)),
 }
-VARIANT_PROBES = {
-    name: re.compile("[" + "".join(f"\\u{lo:04X}-\\u{hi:04X}" for lo, hi in ranges) + "]", re.I)
-    for name, ranges in VARIANT_RANGES.items()
-}
+
+
+@lru_cache(maxsize=1)
+def _variant_probes() -> dict[str, re.Pattern[str]]:
+    # spelled out case-sensitively: `re` skips to a plain class, not to one ignoring case
+    return {
+        name: re.compile(
+            f"[{_class(case_closure({c for lo, hi in ranges for c in range(lo, hi + 1)}))}]"
+        )
+        for name, ranges in VARIANT_RANGES.items()
+    }
 
 
 @lru_cache(maxsize=4096)
@@ -563,7 +581,7 @@ class Rules:
             frozenset(
                 name
                 for name in self.present
-                if VARIANT_PROBES[name].search(text, pos, end) is not None
+                if _variant_probes()[name].search(text, pos, end) is not None
             )
         )
 

@@ -81,10 +81,11 @@ _GLUED = re.compile(r"[.!?](?=[A-ZА-ЯЁ][a-zа-яё])(?<=[a-zа-яё]{2}[.!?])
 _LONG_WORD = 7
 _WORD_BEFORE = re.compile(r"([^\s(\"'“«]+)$")
 # Runs, not single characters: counting a run's length is the same count with fewer matches.
-_SCRIPT_CYR = re.compile(r"[\u0400-\u04FF]+")
-_SCRIPT_CJK = re.compile(r"[\u4E00-\u9FFF]+")
+# Each opens with one plain class (X+ would be a repeat), so `re` skips to the script's letters.
+_SCRIPT_CYR = re.compile(r"[\u0400-\u04FF][\u0400-\u04FF]*")
+_SCRIPT_CJK = re.compile(r"[\u4E00-\u9FFF][\u4E00-\u9FFF]*")
 _NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
-_SCRIPT_DEVA = re.compile(r"[\u0900-\u097F]+")
+_SCRIPT_DEVA = re.compile(r"[\u0900-\u097F][\u0900-\u097F]*")
 
 
 @dataclass(frozen=True)
