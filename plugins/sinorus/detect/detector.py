@@ -568,6 +568,7 @@ class Rules:
     variants: dict[frozenset[str], Rules] = field(default_factory=dict, repr=False)
     full: Rules | None = field(default=None, repr=False)  # what a variant was made from
     scripts: frozenset[str] = field(default=frozenset(), repr=False)  # a variant's scripts
+    cities: dict[str, str | None] = field(default_factory=dict, repr=False)  # city_of's answers
 
     def for_text(self, text: str, pos: int = 0, endpos: int | None = None) -> Rules:
         """These rules less the alternatives needing a script text[pos:endpos] lacks.
@@ -589,6 +590,15 @@ class Rules:
     def present(self) -> frozenset[str]:
         """The scripts of VARIANT_RANGES these rules keep alternatives for."""
         return self.scripts if self.full is not None else frozenset(VARIANT_RANGES)
+
+    def city_of(self, name: str) -> str | None:
+        """The city whose patterns match the whole of a place name found in a text."""
+        # a pure function of a short string, asked again for every sentence naming the place
+        if name not in self.cities:
+            if len(self.cities) > 10_000:
+                self.cities.clear()
+            self.cities[name] = next((c for c, pat in self.locations if pat.fullmatch(name)), None)
+        return self.cities[name]
 
     def variant(self, present: frozenset[str]) -> Rules:
         """The rules for texts holding the `present` scripts of VARIANT_RANGES and no other."""
@@ -1668,7 +1678,7 @@ class Detector:
             for m in scan.pattern.finditer(text, s.start, s.end):
                 if m.group(0).isupper() and len(m.group(0)) > 3:
                     continue  # a dateline ("BEIJING, Oct. 31"): where it was filed, not held
-                city = next((c for c, pat in rules.locations if pat.fullmatch(m.group(0))), None)
+                city = rules.city_of(m.group(0))
                 if city:
                     found.append((m.start(), city))
         doc.places[s.start] = found
