@@ -966,6 +966,13 @@ def _rules_for(
     )
 
 
+def prepare() -> None:
+    """Read every rule's pre-checks now rather than in the first texts of each language."""
+    for pattern, _handler, _languages in _RULES:
+        needs_digit(pattern)
+        required_words(pattern)
+
+
 def find_dates(
     text: str, lang: str | None, published: Date | None, prefer: str = "nearest"
 ) -> list[DateMention]:

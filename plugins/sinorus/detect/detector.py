@@ -1790,6 +1790,7 @@ def default_detector() -> Detector:
     """One detector per process (compiling the rules and the gazetteer takes a moment)."""
     detector = Detector()
     detector.rules.prepare()
+    sdates.prepare()
     return detector
 
 

@@ -79,6 +79,7 @@ def _always_consumes(items: Any, codes: frozenset[int]) -> bool:
     return False
 
 
+@cache
 def needs_digit(pattern: re.Pattern[str]) -> bool:
     """Whether the pattern can only match text holding an ASCII digit."""
     if PARSER is None:
@@ -125,6 +126,7 @@ def _score(words: _Words) -> tuple[int, int]:
     return min(len(w) for w, _ in words), -len(words)
 
 
+@cache
 def required_words(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     """A search for words one of which every match of the pattern holds; None when unknown."""
     if PARSER is None:
