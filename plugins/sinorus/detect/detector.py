@@ -251,26 +251,19 @@ def _guard(parts: list[str]) -> str | None:
         for code in opening:
             node = node.setdefault(frozenset(case_closure({code})), {})
         node[None] = {}
-    return _trie(trie, top=True)
+    return _trie(trie)
 
 
-def _trie(node: dict[Any, Any], top: bool = False) -> str:
-    """A trie of character classes as a pattern; each class is matched case-sensitively."""
+def _trie(node: dict[Any, Any]) -> str:
+    """A trie of character classes as a pattern, each class as a branch per character."""
     if None in node:
         return ""  # a shorter opening ends here: enough for a guard
-    keys = sorted(node, key=min)
-    alts = [f"[{_class(set(key))}]" + _trie(node[key]) for key in keys]
-    if len(alts) == 1:
-        return alts[0]
-    if top:
-        # as in _dispatch: buckets of first characters, then the characters
-        size = max(1, math.isqrt(len(keys)))
-        buckets = [
-            f"(?=[{_class(set().union(*keys[b : b + size]))}])(?:{'|'.join(alts[b : b + size])})"
-            for b in range(0, len(keys), size)
-        ]
-        return "(?:" + "|".join(buckets) + ")"
-    return "(?:" + "|".join(alts) + ")"
+    # a plain character opening each branch is the quickest test `re` has for a branch that
+    # does not apply (a class needs a call, a lookahead in front of a group more)
+    alts = [
+        re.escape(chr(c)) + _trie(node[key]) for key in sorted(node, key=min) for c in sorted(key)
+    ]
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
 
 def _block_regex(
