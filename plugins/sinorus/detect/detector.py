@@ -67,7 +67,9 @@ PERSON_KINDS = frozenset({"person", "role", "titled"})
 _LATIN_OR_CYR = re.compile(r"^[A-Za-z\u00C0-\u024F\u0400-\u04FF]")
 
 
-def _compile(patterns: list[str], bounded: bool = True, ignorecase: bool = True) -> str:
+def _compile(
+    patterns: list[str], bounded: bool = True, ignorecase: bool = True, guard: bool = False
+) -> str:
     """One alternation; outside Chinese, every pattern must stand as whole words."""
     parts = [str(p) for p in patterns]
     parts.sort(key=len, reverse=True)  # "held talks" before "talks"
@@ -76,9 +78,11 @@ def _compile(patterns: list[str], bounded: bool = True, ignorecase: bool = True)
     body = _dispatch(parts) if len(parts) >= DISPATCH_MIN else None
     body = body or "|".join(f"(?:{p})" for p in parts)
     # Most words open no branch; the guard turns them away after a few characters. Branches
-    # opening with a case-sensitive letter are turned away as fast without it.
-    guard = _guard(parts) if len(parts) >= GUARD_MIN and ignorecase else None
-    guarded = f"(?=(?-i:{guard}))" if guard else ""
+    # opening with a case-sensitive letter are turned away as fast without it, unless the
+    # caller knows better (`guard`).
+    wanted = guard or (len(parts) >= GUARD_MIN and ignorecase)
+    opening = _guard(parts) if wanted else None
+    guarded = f"(?=(?-i:{opening}))" if opening else ""
     return rf"(?<!\w){guarded}(?:{body})(?!\w)"
 
 
@@ -267,7 +271,10 @@ def _trie(node: dict[Any, Any]) -> str:
 
 
 def _block_regex(
-    block: dict[str, Any] | None, present: frozenset[str] | None = None, ignorecase: bool = True
+    block: dict[str, Any] | None,
+    present: frozenset[str] | None = None,
+    ignorecase: bool = True,
+    guard: bool = False,
 ) -> str:
     """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese.
 
@@ -282,7 +289,7 @@ def _block_regex(
             str(p) for p in pats or [] if _possible(str(p), present)
         )
     # One boundary around the whole alternation: per-pattern lookarounds make it crawl.
-    out = [_compile(bounded, ignorecase=ignorecase)] if bounded else []
+    out = [_compile(bounded, ignorecase=ignorecase, guard=guard)] if bounded else []
     if free:
         out.append(_compile(free, bounded=False))
     return "|".join(out)
@@ -510,10 +517,11 @@ def _union(
     block: dict[str, Any] | None,
     flags: int = re.IGNORECASE,
     present: frozenset[str] | None = None,
+    guard: bool = False,
 ) -> re.Pattern[str] | None:
     if not _has_patterns(block):
         return None
-    body = _block_regex(block, present, ignorecase=bool(flags & re.IGNORECASE))
+    body = _block_regex(block, present, ignorecase=bool(flags & re.IGNORECASE), guard=guard)
     if not body:
         return NEVER
     return re.compile(body, flags)
@@ -676,6 +684,8 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
             },
             flags=0,
             present=present,
+            # its branches open with groups and lookbehinds, which `re` enters one by one
+            guard=True,
         ),
         third_leaders=_union(data.get("third_leaders"), flags=0, present=present),
         multilateral=_union(data.get("multilateral"), present=present),
