@@ -700,3 +700,25 @@ def test_no_abbreviation_is_as_long_as_the_quick_word_test() -> None:
         "Talks approx. ended.",
         "They met in the U.S. later.",
     ]
+
+
+def test_characters_lower_case_within_their_plane() -> None:
+    # case_closure reads only the first plane for its letters; this is what lets it
+    import _sre
+    import sys
+
+    lower = _sre.unicode_tolower
+    assert all(lower(c) >> 16 == c >> 16 for c in range(sys.maxunicode + 1))
+
+
+@pytest.mark.parametrize(
+    "letter", ["k", "S", "i", "ß", "в", "Σ", "θ", "Å", "a", "中", "\U00010400"]
+)
+def test_case_closure_is_what_re_matches_ignoring_case(letter: str) -> None:
+    import sys
+
+    from sinorus.detect.patterns import case_closure
+
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    matched = {m.start() for m in re.finditer(re.escape(letter), everything, re.IGNORECASE)}
+    assert case_closure({ord(letter)}) == matched

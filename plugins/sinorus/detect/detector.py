@@ -26,7 +26,7 @@ from sinorus.detect.model import (
     lower_side_level,
     sides_agree,
 )
-from sinorus.detect.patterns import CASE_EXTRA, MAXREPEAT, PARSER, TOLOWER, case_closure
+from sinorus.detect.patterns import CASE_EXTRA, MAXREPEAT, PARSER, TOLOWER, case_closure, parsed
 from sinorus.detect.text import Sentence, guess_lang, split_sentences
 from sinorus.settings import DATA_DIR
 
@@ -68,10 +68,21 @@ _LATIN_OR_CYR = re.compile(r"^[A-Za-z\u00C0-\u024F\u0400-\u04FF]")
 
 
 def _compile(
-    patterns: list[str], bounded: bool = True, ignorecase: bool = True, guard: bool = False
+    patterns: list[str],
+    bounded: bool = True,
+    ignorecase: bool = True,
+    guard: bool | None = None,
 ) -> str:
     """One alternation; outside Chinese, every pattern must stand as whole words."""
-    parts = [str(p) for p in patterns]
+    # the per-script variants build most alternations again: build each once
+    return _compiled(tuple(str(p) for p in patterns), bounded, ignorecase, guard)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(
+    patterns: tuple[str, ...], bounded: bool, ignorecase: bool, guard: bool | None
+) -> str:
+    parts = list(patterns)
     parts.sort(key=len, reverse=True)  # "held talks" before "talks"
     if not bounded:
         return "|".join(f"(?:{p})" for p in parts)
@@ -79,8 +90,8 @@ def _compile(
     body = body or "|".join(f"(?:{p})" for p in parts)
     # Most words open no branch; the guard turns them away after a few characters. Branches
     # opening with a case-sensitive letter are turned away as fast without it, unless the
-    # caller knows better (`guard`).
-    wanted = guard or (len(parts) >= GUARD_MIN and ignorecase)
+    # caller knows better (`guard`: always, or never for a pattern tried at one place).
+    wanted = guard if guard is not None else len(parts) >= GUARD_MIN and ignorecase
     opening = _guard(parts) if wanted else None
     guarded = f"(?=(?-i:{opening}))" if opening else ""
     return rf"(?<!\w){guarded}(?:{body})(?!\w)"
@@ -145,7 +156,7 @@ def _opening(pattern: str) -> set[int] | None:
     if PARSER is None:
         return None
     try:
-        codes = _first_codes(list(PARSER.parse(pattern).data))
+        codes = _first_codes(list(parsed(pattern)))
     except re.error:
         return None
     return codes if codes and -1 not in codes else None
@@ -242,7 +253,7 @@ def _guard(parts: list[str]) -> str | None:
     found: set[tuple[int, ...]] = set()
     for part in parts:
         try:
-            items = list(PARSER.parse(part).data)
+            items = list(parsed(part))
         except re.error:
             return None
         if not _openings(items, (), found):
@@ -258,14 +269,17 @@ def _guard(parts: list[str]) -> str | None:
     return _trie(trie)
 
 
-def _trie(node: dict[Any, Any]) -> str:
-    """A trie of character classes as a pattern, each class as a branch per character."""
+def _trie(node: dict[Any, Any], top: bool = True) -> str:
+    """A trie of character classes as a pattern, its first level a branch per character."""
     if None in node:
         return ""  # a shorter opening ends here: enough for a guard
-    # a plain character opening each branch is the quickest test `re` has for a branch that
-    # does not apply (a class needs a call, a lookahead in front of a group more)
+    # A branch opening with a plain character is the quickest test `re` has for a branch that
+    # does not apply (a class needs a call, a lookahead in front more): that is what most
+    # positions meet. Deeper levels, rarely reached, keep the shorter classes.
     alts = [
-        re.escape(chr(c)) + _trie(node[key]) for key in sorted(node, key=min) for c in sorted(key)
+        (re.escape(chr(c)) if top else f"[{_class(set(key))}]") + _trie(node[key], top=False)
+        for key in sorted(node, key=min)
+        for c in (sorted(key) if top else [min(key)])
     ]
     return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
@@ -274,7 +288,7 @@ def _block_regex(
     block: dict[str, Any] | None,
     present: frozenset[str] | None = None,
     ignorecase: bool = True,
-    guard: bool = False,
+    guard: bool | None = None,
 ) -> str:
     """Alternation over a {lang: [patterns]} block: word-bounded except for Chinese.
 
@@ -517,7 +531,7 @@ def _union(
     block: dict[str, Any] | None,
     flags: int = re.IGNORECASE,
     present: frozenset[str] | None = None,
-    guard: bool = False,
+    guard: bool | None = None,
 ) -> re.Pattern[str] | None:
     if not _has_patterns(block):
         return None
@@ -635,12 +649,16 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
     cameo: dict[str, str] = {}
     plover: dict[str, str] = {}
     for name, spec in data["types"].items():
-        body = _block_regex(spec.get("triggers"), present)
-        type_patterns.append((name, re.compile(body, re.IGNORECASE) if body else NEVER))
+        if base is None:
+            body = _block_regex(spec.get("triggers"), guard=False)  # matched at one place
+            type_patterns.append((name, re.compile(body, re.IGNORECASE)))
         type_as[name] = spec.get("as", name)
         cameo[name] = str(spec.get("cameo", ""))
         plover[name] = str(spec.get("plover", ""))
     econ = data["types"].get("economic", {})
+    # Patterns asked only for some triggers or in a few words' window: a variant keeps the full
+    # ones (the same compiled patterns as the base's), sparing their compilation.
+    rare = None
     return Rules(
         triggers=base.triggers
         if base
@@ -653,11 +671,13 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
             },
             starts=True,
         ),
-        type_patterns=type_patterns,
+        # Matched only where a trigger starts, and the largest to compile: a variant keeps the
+        # full ones (what a variant drops cannot match there anyway), as it does place names.
+        type_patterns=base.type_patterns if base else type_patterns,
         type_as=type_as,
         cameo=cameo,
         plover=plover,
-        deal_words=_union(econ.get("deal_words"), present=present),
+        deal_words=_union(econ.get("deal_words"), present=rare),
         meeting_cameo=[
             (str(code), pat)
             for code, block in (data.get("meeting_cameo") or {}).items()
@@ -702,17 +722,17 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
             )
             for c, pats in (data.get("companies") or {}).items()
         },
-        counterpart_words=_union(data.get("counterpart_words"), present=present),
-        reporting=_ending(data.get("reporting"), present),
-        validity=_ending(data.get("validity"), present),
+        counterpart_words=_union(data.get("counterpart_words"), present=rare),
+        reporting=_ending(data.get("reporting"), rare),
+        validity=_ending(data.get("validity"), rare),
         negation=_union(data.get("negation"), present=present),
-        since=_since(data.get("since"), present),
-        event_verbs=_union(data["types"].get("military", {}).get("event_verbs"), present=present),
+        since=_since(data.get("since"), rare),
+        event_verbs=_union(data["types"].get("military", {}).get("event_verbs"), present=rare),
         months={str(k): [str(x) for x in v] for k, v in (data.get("months") or {}).items()},
-        sequel=_union(data.get("sequel"), present=present),
-        agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs"), present=present),
+        sequel=_union(data.get("sequel"), present=rare),
+        agreement_verbs=_union(data["types"].get("agreement", {}).get("verbs"), present=rare),
         agreement_documents=_union(
-            data["types"].get("agreement", {}).get("documents"), present=present
+            data["types"].get("agreement", {}).get("documents"), present=rare
         ),
         counterparts={
             str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
@@ -730,10 +750,12 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
         ),
         full=base,
         scripts=present or frozenset(),
-        locations=[
+        locations=base.locations
+        if base
+        else [
             (str(city), pat)
             for city, block in (data.get("locations") or {}).items()
-            if (pat := _union(block, present=present)) is not None
+            if (pat := _union(block)) is not None
         ],
         source=data,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import _sre
 import importlib
 import re
-import sys
 from functools import cache
 from typing import Any
 
@@ -24,23 +23,40 @@ except (ImportError, AttributeError):  # pragma: no cover - another Python imple
 
 def case_closure(codes: set[int]) -> set[int]:
     """Every character that matches one of `codes` in a pattern ignoring case."""
-    # re compares a cased character by its lower case and the few it treats alike (_EXTRA_CASES)
     out: set[int] = set()
     for code in codes:
-        if not ISCASED(code):
-            out.add(code)
-            continue
-        low = int(TOLOWER(code))
-        for key in (low, *CASE_EXTRA.get(low, ())):
-            out.update(c for c in (key, *_lowers_to().get(key, ())) if TOLOWER(c) == key)
+        out.update(_closure_of(code))
     return out
 
 
 @cache
+def _closure_of(code: int) -> frozenset[int]:
+    # re compares a cased character by its lower case and the few it treats alike (_EXTRA_CASES)
+    if not ISCASED(code):
+        return frozenset({code})
+    low = int(TOLOWER(code))
+    keys = {low, *CASE_EXTRA.get(low, ())}
+    # Characters lower-case within their own plane (a test checks that for the running Python),
+    # so the letters of the first plane, where the patterns' letters are, need one pass over it.
+    plane = code & ~0xFFFF
+    if plane:
+        found: set[int] = set(range(plane, plane + 0x10000))
+    else:
+        found = {c for key in keys for c in (key, *_lowers_to().get(key, ()))}
+    return frozenset(c for c in found if TOLOWER(c) in keys)
+
+
+@cache
+def parsed(pattern: str) -> tuple[Any, ...]:
+    """The items of a pattern as CPython's parser reads it (without flags)."""
+    return tuple(PARSER.parse(pattern).data)
+
+
+@cache
 def _lowers_to() -> dict[int, tuple[int, ...]]:
-    """For each code point, the others whose lower case it is (the Kelvin sign for k)."""
+    """For each code point of the first plane, the others whose lower case it is (K for k)."""
     found: dict[int, list[int]] = {}
-    for code in range(sys.maxunicode + 1):
+    for code in range(0x10000):  # the first plane: see _closure_of
         low = int(TOLOWER(code))
         if low != code:
             found.setdefault(low, []).append(code)
