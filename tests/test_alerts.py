@@ -15,6 +15,7 @@ import pytest
 import tests.airflow_env  # noqa: F401
 from sinorus import db as sdb
 from sinorus.alerts import outbox, rules
+from tests.support.servers import LocalServer, Reply
 
 pytestmark = pytest.mark.integration
 
@@ -203,6 +204,16 @@ ALERT_ENV = (
 def clear_alert_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ALERT_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+def serve_slack(server: LocalServer, monkeypatch: pytest.MonkeyPatch, path: str) -> LocalServer:
+    """The loopback server as the sinorus_slack webhook at `path`, answering 200 ok."""
+    server.routes[path] = Reply(200, b"ok")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SINORUS_SLACK",
+        json.dumps({"conn_type": "slackwebhook", "password": server.url(path)}),
+    )
+    return server
 
 
 @pytest.fixture(autouse=True)

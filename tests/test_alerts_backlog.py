@@ -20,8 +20,8 @@ from sinorus import cli, health, pipeline
 from sinorus import db as sdb
 from sinorus.alerts import backlog, outbox
 from sinorus.alerts import channels as ch
-from tests.support.servers import LocalServer, Reply
-from tests.test_alerts import clear_alert_env, enqueue, meeting, stored_event
+from tests.support.servers import LocalServer
+from tests.test_alerts import clear_alert_env, enqueue, meeting, serve_slack, stored_event
 
 pytestmark = pytest.mark.integration
 
@@ -72,11 +72,7 @@ def test_send_keeps_and_names_alerts_waiting_for_an_unconfigured_channel(
     assert [r[:3] for r in statuses(db) if r[0] == "slack"] == [("slack", "pending", 0)] * 2
 
     # The connection comes back: nothing was lost, each goes out once.
-    server.routes[WEBHOOK] = Reply(200, b"ok")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SINORUS_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": server.url(WEBHOOK)}),
-    )
+    serve_slack(server, monkeypatch, WEBHOOK)
     again = pipeline.send_alerts()
     assert (again["sent"], again["pending"], again["waiting"]) == (2, 0, {})
     assert server.hits(WEBHOOK) == 2

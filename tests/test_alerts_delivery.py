@@ -34,6 +34,7 @@ from tests.test_alerts import (
     clear_alert_env,
     enqueue,
     meeting,
+    serve_slack,
     stored_event,
 )
 
@@ -52,12 +53,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def slack(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> LocalServer:
     """The loopback server as the sinorus_slack webhook, answering 200 ok."""
-    server.routes[WEBHOOK] = Reply(200, b"ok")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SINORUS_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": server.url(WEBHOOK)}),
-    )
-    return server
+    return serve_slack(server, monkeypatch, WEBHOOK)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from sinorus.alerts import outbox
 from tests.reliability.support import free_port, query, record, wait_until
 from tests.support.badservers import RawServer
 from tests.support.servers import LocalServer, Reply, Request
-from tests.test_alerts import clear_alert_env, enqueue, meeting, stored_event
+from tests.test_alerts import clear_alert_env, enqueue, meeting, serve_slack, stored_event
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +39,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def slack(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> LocalServer:
-    server.routes[WEBHOOK] = Reply(200, b"ok")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SINORUS_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": server.url(WEBHOOK)}),
-    )
-    return server
+    return serve_slack(server, monkeypatch, WEBHOOK)
 
 
 def pending_events(db: Any, n: int) -> list[int]:
