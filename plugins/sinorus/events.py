@@ -285,11 +285,6 @@ def _mention_from_row(row: Sequence[Any]) -> Mention:
     )
 
 
-def refresh_event(cur: Cursor, event_id: int, *, is_new: bool = False) -> int:
-    """Recompute an event from all its mentions and queue its alerts; returns alerts queued."""
-    return refresh_events(cur, [event_id], created={event_id} if is_new else ())
-
-
 # The UPDATE's VALUES rows, typed so that NULLs and empty arrays need no guessing.
 _EVENT_UPDATE = (
     "UPDATE events e SET type = v.type, status = v.status, event_date = v.event_date, "

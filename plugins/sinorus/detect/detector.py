@@ -519,14 +519,6 @@ def _since(
     return re.compile(rf"(?:{body})[^,;.:!?，。；]{{0,60}}$", re.IGNORECASE)
 
 
-def _mixed(patterns: list[str], flags: int = 0) -> re.Pattern[str] | None:
-    """Patterns of mixed scripts: word-bounded only where they start in Latin or Cyrillic."""
-    if not patterns:
-        return None
-    parts = [_compile([p]) if _LATIN_OR_CYR.match(str(p)) else f"(?:{p})" for p in patterns]
-    return re.compile("|".join(parts), flags)
-
-
 def _union(
     block: dict[str, Any] | None,
     flags: int = re.IGNORECASE,
