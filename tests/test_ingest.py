@@ -6,6 +6,9 @@ import gzip
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -378,6 +381,94 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def _slow_feed(db, server: LocalServer, n: int, delay: float) -> list[int]:
+    items = []
+    for i in range(n):
+        server.routes[f"/k{i}.html"] = Reply(
+            200, page(f"Paged {i}").encode(), {"Content-Type": "text/html"}, delay=delay
+        )
+        items.append((f"k{i}", server.url(f"/k{i}.html"), f"Paged {i}"))
+    server.routes["/feed.xml"] = Reply(200, rss(items), {"Content-Type": "application/rss+xml"})
+    ids = add_feeds(db, [feeds.FeedSpec("F", server.url("/feed.xml"), "en")])
+    ingest.fetch_feeds(db, ids, run_id="r", fetcher=fetcher_for(server))
+    return ids
+
+
+def test_a_killed_extraction_worker_costs_only_its_own_pages(db, server: LocalServer) -> None:
+    n = ingest.POOL_MIN_ARTICLES + 10
+    # Pages trickle in (two connections, 0.1 s each) so the worker dies with pages still to come.
+    _slow_feed(db, server, n, delay=0.1)
+    me = os.getpid()
+    before = {p for p in _children(me) if "spawn_main" in _cmdline(p)}
+    killed: list[int] = []
+
+    def kill_the_worker() -> None:
+        for _ in range(500):  # bounded wait for the pool's worker to appear
+            found = {p for p in _children(me) if "spawn_main" in _cmdline(p)} - before
+            if found:
+                time.sleep(0.3)  # it has pages queued by now
+                for pid in found:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    summary = ingest.extract_pending(db, fetcher=fetcher_for(server), processes=2)
+    killer.join()
+    assert killed
+    assert summary.articles == n
+    by_status = dict(
+        rows(db, "SELECT extraction_status, count(*) FROM articles GROUP BY 1 ORDER BY 1")
+    )
+    assert sum(by_status.values()) == n and set(by_status) <= {"page", "summary"}
+    lost = rows(
+        db,
+        "SELECT extraction_status, body IS NOT NULL FROM articles WHERE extraction_error LIKE %s",
+        "extraction worker failed%",
+    )
+    # Only the pages queued at the dead worker fall back to their feed summary; the task
+    # parsed every later page itself.
+    assert len(lost) <= ingest.QUEUED_PER_WORKER
+    assert all(row == ("summary", True) for row in lost)
+    assert by_status.get("page", 0) == n - len(lost)
+
+
+MAIN_SCRIPT = """
+import sys
+with open(sys.argv[1], "a", encoding="utf-8") as marker:
+    marker.write(__name__ + "\\n")
+if __name__ == "__main__":
+    from sinorus import db, ingest
+    from sinorus.fetch import FetchConfig, Fetcher
+
+    fetcher = Fetcher(FetchConfig(allow=("127.0.0.1:" + sys.argv[3],), retries=0))
+    print(ingest.extract_pending(db.connect(sys.argv[2]), fetcher=fetcher, processes=3).articles)
+"""
+
+
+def test_extraction_workers_do_not_import_the_task_s_main_module(
+    db, server: LocalServer, database_url: str, tmp_path: Path
+) -> None:
+    # In an Airflow task __main__ is the `airflow` command: a worker importing it would load
+    # all of Airflow before its first page.
+    n = ingest.POOL_MIN_ARTICLES + 4
+    _slow_feed(db, server, n, delay=0.0)
+    script, marker = tmp_path / "task.py", tmp_path / "imported"
+    script.write_text(MAIN_SCRIPT, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, str(script), str(marker), database_url, str(server.port)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(n)]
+    assert marker.read_text(encoding="utf-8").split() == ["__main__"]
 
 
 def test_same_bytes_without_validators_are_not_parsed_again(db, server: LocalServer) -> None:

@@ -75,6 +75,16 @@ def trafilatura_options() -> dict[str, Any]:
     }
 
 
+def warm_up() -> None:
+    """Pay trafilatura's first-use set-up (lazy imports, compiled patterns) on a tiny page."""
+    text = "Warm-up paragraph with enough words to count as an article body. " * 8
+    trafilatura.bare_extraction(
+        f"<html><head><title>w</title></head><body><article><p>{text}</p></article></body></html>",
+        url="http://127.0.0.1/warm-up",
+        **trafilatura_options(),
+    )
+
+
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Decode a page: the HTTP charset, then the page's own declaration, then detection."""
     head = body[:4096]

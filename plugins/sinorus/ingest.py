@@ -6,11 +6,14 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -227,11 +230,38 @@ def _extraction_pool(workers: int, articles: int) -> Iterator[ProcessPoolExecuto
         initargs=(os.getpid(),),
     )
     try:
+        # Each submit spawns a worker while fewer than `workers` run: spawn them all now, while
+        # the parent's __main__ is hidden, and let them warm up while the first pages download.
+        with _main_hidden():
+            for _ in range(workers):
+                pool.submit(extract.warm_up)
         yield pool
     finally:
         # Waiting for the workers costs about 0.1 s; not waiting once left a task process that
         # never exited (a killed-task test under load), so the task waits.
         pool.shutdown(cancel_futures=True)
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Show processes spawned meanwhile a bare __main__, so they do not import the parent's.
+
+    A spawned process first imports its parent's main module. In an Airflow task that is the
+    `airflow` command, so each extraction worker would import all of Airflow (about 1 s) before
+    its first page; a bare module (no __spec__, no __file__) gives it nothing to import. The
+    workers run functions of the sinorus package, never of __main__, so they miss nothing.
+    """
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -278,9 +308,15 @@ def extract_pending(
                 if in_flight:
                     _drain(conn, in_flight, summary, timeout=0)
                 if pool is not None and len(in_flight) < queue_cap:
-                    in_flight[pool.submit(_parse_page, article, result)] = article
-                else:
-                    _save(conn, article, _parse_page(article, result), summary)
+                    try:
+                        in_flight[pool.submit(_parse_page, article, result)] = article
+                        continue
+                    except BrokenProcessPool:
+                        # A worker died (killed, out of memory): its pages are recorded as
+                        # failed by _drain; the task parses the rest itself.
+                        log.warning("extraction workers died; parsing the remaining pages here")
+                        pool = None
+                _save(conn, article, _parse_page(article, result), summary)
             while in_flight:
                 _drain(conn, in_flight, summary)
     finally:
