@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -171,10 +173,17 @@ def bench_extraction_pool(corpus: Corpus, keys: list[int], processes: int = 2) -
 PROCESSES = os.environ.get("SINORUS_BENCH_EXTRACT_PROCESSES", "")
 
 
+_CYCLE_RUNS = itertools.count(1)
+
+
 def run_cycle(job: dict[str, Any]) -> dict[str, Any]:
-    """benchmarks.cycle in a child process; its last stdout line is the result."""
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.cycle"],
+    """benchmarks.cycle in a child process; it prints its result as one JSON line."""
+    # SINORUS_BENCH_WRAP prefixes each cycle's command, e.g. a profiler ({n} numbers the runs):
+    # SINORUS_BENCH_WRAP="py-spy record --subprocesses -o /tmp/cycle-{n}.svg --"
+    n = str(next(_CYCLE_RUNS))
+    wrap = [w.replace("{n}", n) for w in shlex.split(os.environ.get("SINORUS_BENCH_WRAP", ""))]
+    out = subprocess.run(  # noqa: S603 - the wrapper is the operator's own setting
+        [*wrap, sys.executable, "-m", "benchmarks.cycle"],
         input=json.dumps(job),
         capture_output=True,
         text=True,
@@ -186,7 +195,9 @@ def run_cycle(job: dict[str, Any]) -> dict[str, Any]:
     )
     if out.returncode != 0:
         raise RuntimeError(f"cycle process failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    # A wrapper may print after the cycle does: the result is the last line that is an object.
+    last = [line for line in out.stdout.splitlines() if line.startswith("{")][-1]
+    result: dict[str, Any] = json.loads(last)
     return result
 
 
