@@ -248,6 +248,10 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body leave in two writes; with Nagle's algorithm on, the
+            # body's last segment waited for the client's delayed ACK (40 ms on Linux) on a
+            # reused connection, which web servers avoid (TCP_NODELAY) and the replay should too.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
