@@ -264,8 +264,8 @@ def _extraction_pool(workers: int, articles: int) -> Iterator[ProcessPoolExecuto
                 pool.submit(extract.warm_up)
         yield pool
     finally:
-        # Waiting for the workers costs about 0.1 s; not waiting once left a task process that
-        # never exited (a killed-task test under load), so the task waits.
+        # Waiting for the workers costs a few ms now that they skip interpreter teardown; not
+        # waiting once left a task process that never exited (a killed-task test under load).
         pool.shutdown(cancel_futures=True)
 
 
@@ -324,10 +324,10 @@ def extract_pending(
     """Download and extract the pages of articles that are waiting; commit each on its own.
 
     trafilatura is CPU-bound, so `processes` processes parse pages: this one and a pool of
-    `processes - 1` spawned workers. Each worker keeps two pages queued; this process parses
-    every other page itself as it arrives and writes each result as it comes back. Parsing here
-    too, rather than a worker per core, saves a worker's start-up and its libraries' first-use
-    set-up, which is most of the cost of a cycle of a few dozen pages.
+    `processes - 1` spawned workers. Each worker keeps QUEUED_PER_WORKER pages queued; this
+    process parses the pages that arrive while the workers' queues are full, and a thread of
+    its own writes each result as it comes back. Parsing here too, rather than a worker per
+    core, saves a worker's start-up, which is most of the cost of a cycle of a few dozen pages.
     """
     own = fetcher is None
     fetcher = fetcher or Fetcher()
