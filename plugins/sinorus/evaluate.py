@@ -13,8 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sinorus import settings
 from sinorus.cluster import EventRecord, cluster, summarize
 from sinorus.detect.model import LEVEL_RANK, TYPES, Mention
@@ -25,7 +23,7 @@ BACKGROUND_DAYS = 21
 # The default alert rule; identical to the first rule of data/alerts.yaml.
 def _shipped_rule() -> dict[str, Any]:
     """The first rule of the shipped data/alerts.yaml: what "the default alert rule" means."""
-    doc = yaml.safe_load((settings.DATA_DIR / "alerts.yaml").read_text(encoding="utf-8"))
+    doc = settings.parse_yaml((settings.DATA_DIR / "alerts.yaml").read_text(encoding="utf-8"))
     rule: dict[str, Any] = {"background": False} | dict(doc["rules"][0])
     return rule
 

@@ -41,7 +41,7 @@ def load_feed_list(path: str | Path | None = None) -> list[FeedSpec]:
     """Read and validate a feed list: `feeds:` of {name, url, lang, enabled?, tags?}."""
     source = settings.feeds_path(path)
     try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+        doc = settings.parse_yaml(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise FeedListError(f"{source}: cannot read feed list: {exc}") from exc
     items = doc.get("feeds") if isinstance(doc, dict) else doc

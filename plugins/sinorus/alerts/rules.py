@@ -78,7 +78,7 @@ class AlertRules:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = settings.parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise AlertConfigError(f"{path}: cannot read alert rules: {exc}") from exc
     if data is None:

@@ -415,7 +415,7 @@ class Gazetteer:
         merged: dict[str, Any] = {}
         for file in files:
             try:
-                doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+                doc = settings.parse_yaml(file.read_text(encoding="utf-8"))
             except (OSError, yaml.YAMLError) as exc:
                 raise GazetteerError(f"{file}: cannot read: {exc}") from exc
             if doc is None:

@@ -15,8 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sinorus import settings
 from sinorus.detect import dates as sdates
 from sinorus.detect.actors import ActorMention, Gazetteer, bounded_finditer, default_gazetteer
 from sinorus.detect.model import (
@@ -627,7 +626,7 @@ class Rules:
 
 def load_rules(path: Path | None = None) -> Rules:
     """Compile triggers.yaml (the shipped one unless a path is given)."""
-    data = yaml.safe_load((path or TRIGGERS_PATH).read_text(encoding="utf-8"))
+    data = settings.parse_yaml((path or TRIGGERS_PATH).read_text(encoding="utf-8"))
     return _build_rules(data, None, None)
 
 
