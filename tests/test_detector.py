@@ -447,6 +447,36 @@ def test_a_quoted_spokesman_is_not_a_participant() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "Russian Foreign Minister Sergei Lavrov's talks with Wang Yi in Moscow on Monday "
+            "covered trade.",
+            {"Wang Yi", "Sergey Lavrov"},
+        ),
+        (
+            "Chinese Foreign Minister Wang Yi’s talks with Sergei Lavrov in Moscow on Monday "
+            "covered trade.",
+            {"Wang Yi", "Sergey Lavrov"},
+        ),
+        (
+            "Russian Deputy Foreign Minister Ivan Petrovsky's talks with Chinese Vice Foreign "
+            "Minister Zhang Hanlin in Moscow on Monday covered trade.",
+            {"Zhang Hanlin", "Ivan Petrovsky"},
+        ),
+        (
+            "Russian Deputy Foreign Minister Nikolas Andreas' talks with Chinese Vice Foreign "
+            "Minister Zhang Hanlin in Moscow on Monday covered trade.",
+            {"Zhang Hanlin", "Nikolas Andreas"},
+        ),
+    ],
+)
+def test_a_possessive_name_is_the_plain_participant(text: str, names: set[str]) -> None:
+    m = only(detect(text, lang="en", published=PUB), "meeting")
+    assert {p.name for p in m.participants} == names
+
+
+@pytest.mark.parametrize(
     ("text", "lang"),
     [
         ("Председатель КНР Си Цзиньпин прибудет в Москву с государственным визитом 8 мая.", "ru"),

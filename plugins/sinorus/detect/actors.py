@@ -340,6 +340,14 @@ class _TitledRule:
     left: re.Pattern[str] | None = None
 
 
+def _without_possessive(word: str) -> str:
+    """The word without an English possessive ("Lavrov's" → "Lavrov", "Andreas'" → "Andreas")."""
+    # the text is folded, so ’ has become '; a name never ends in an apostrophe
+    if word.endswith("'s"):
+        return word[:-2]
+    return word.rstrip("'")
+
+
 _ZH_NAME_STOP = set("表会在说与同和出时对称指向等一率将也已就于的是为并及今日应")
 
 
@@ -862,6 +870,11 @@ class Gazetteer:
                     for k, word in enumerate(words):
                         if word in self._name_stop:
                             words = words[:k]
+                            break
+                        bare = _without_possessive(word)
+                        if bare != word:
+                            # "Sergei Lavrov's talks": the name ends at its possessive
+                            words = [*words[:k], bare]
                             break
                     if len(words) < 2:
                         continue
