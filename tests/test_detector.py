@@ -195,6 +195,56 @@ def test_past_perfect_recollection_without_date_is_dropped() -> None:
             "en",
             "postponed",
         ),
+        # a cue far from the trigger: it ends the clause the meeting noun opens
+        (
+            "The talks between the Chinese foreign minister and his Russian counterpart, which "
+            "had been expected to cover a long list of regional security questions and trade, "
+            "have been postponed.",
+            "en",
+            "postponed",
+        ),
+        (
+            "Kremlin spokesman Dmitry Peskov said the meeting between Xi Jinping and Vladimir "
+            "Putin, which had been expected to cover a long list of regional questions and "
+            "trade, was called off.",
+            "en",
+            "cancelled",
+        ),
+        (
+            "Переговоры Ван И и Сергея Лаврова, которые должны были охватить длинный список "
+            "вопросов региональной безопасности и торговли, были перенесены.",
+            "ru",
+            "postponed",
+        ),
+        # a far cue that belongs to something else
+        (
+            "The talks between Wang Yi and Sergei Lavrov in Moscow on Monday covered a long list "
+            "of regional security questions and trade, a day after a summit with India was "
+            "postponed.",
+            "en",
+            "held",
+        ),
+        (
+            "Xi Jinping will hold talks with Vladimir Putin in Moscow next week to discuss a long "
+            "list of regional security questions, trade and the energy projects that have been "
+            "delayed by sanctions.",
+            "en",
+            "planned",
+        ),
+        (
+            "Путин и Си Цзиньпин проведут переговоры в Москве на следующей неделе, чтобы "
+            "обсудить длинный список вопросов региональной безопасности и проекты, отложенные "
+            "из-за санкций.",
+            "ru",
+            "planned",
+        ),
+        (
+            "The talks between Wang Yi and Sergei Lavrov, held in Moscow on Monday, covered a long "
+            "list of regional security questions and the visa rules, whose reform has been delayed "
+            "for years.",
+            "en",
+            "held",
+        ),
     ],
 )
 def test_status(text: str, lang: str, status: str) -> None:

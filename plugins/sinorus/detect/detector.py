@@ -557,7 +557,7 @@ class Rules:
     companies: dict[str, list[Scanner]]
     counterpart_words: re.Pattern[str] | None
     agreement_verbs: re.Pattern[str] | None
-    reporting: re.Pattern[str] | None
+    reporting: re.Pattern[str] | None  # right before a date
     validity: re.Pattern[str] | None
     negation: re.Pattern[str] | None
     since: re.Pattern[str] | None
@@ -570,6 +570,7 @@ class Rules:
     location_any: list[Scanner] = field(default_factory=list)
     dyad_any: re.Pattern[str] | None = None
     called_off: re.Pattern[str] | None = None  # cancelled or postponed, in one search
+    reporting_any: re.Pattern[str] | None = None  # a reporting verb anywhere
     source: dict[str, Any] = field(default_factory=dict, repr=False)
     variants: dict[frozenset[str], Rules] = field(default_factory=dict, repr=False)
     full: Rules | None = field(default=None, repr=False)  # what a variant was made from
@@ -739,6 +740,7 @@ def _build_rules(data: dict[str, Any], present: frozenset[str] | None, base: Rul
             _merge_blocks([data.get("cancelled") or {}, data.get("postponed") or {}]),
             present=present,
         ),
+        reporting_any=_union(data.get("reporting"), present=rare),
         full=base,
         scripts=present or frozenset(),
         locations=base.locations
@@ -792,6 +794,7 @@ class _Doc:
     phone_context: bool
     title_end: int  # end of the title sentence within text (0 when no title)
     company_spans: set[tuple[int, int]]
+    trigger_starts: list[int] = field(default_factory=list)  # sorted
     # Per-sentence results, keyed by the sentence's text: they depend on nothing else.
     dates: dict[tuple[str, str], tuple[sdates.DateMention, ...]] = field(default_factory=dict)
     rounds: dict[str, int | None] = field(default_factory=dict)
@@ -857,6 +860,8 @@ def _participant(a: ActorMention) -> Participant:
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:“”\"«»()，；：]")
+# Where one clause of a sentence ends and another begins (commas may enclose a relative clause).
+_CLAUSE_STOP = re.compile(r";|—| – |。|；")
 
 
 def _nearest(
@@ -1135,6 +1140,7 @@ class Detector:
             phone_context=any(t.type == "call" for t in triggers),
             title_end=title_end,
             company_spans=company_spans,
+            trigger_starts=[t.start for t in triggers],
         )
         by_sentence: dict[int, list[_Trigger]] = {}
         for t in triggers:
@@ -1346,6 +1352,9 @@ class Detector:
                 return "cancelled"
             if _cue_near(rules.postponed, doc.text, trig.start, trig.end, 80):
                 return "postponed"
+        later = self._called_off_later(doc, s, trig)
+        if later is not None:
+            return later
         rules = _sentence_rules(doc, s)
         cjk = doc.lang in ("zh", "ja")
         window = CUE_WINDOW_CJK if cjk else CUE_WINDOW
@@ -1362,6 +1371,44 @@ class Detector:
         if planned is not None and (held is None or planned <= held):
             return "planned"
         return "held"
+
+    def _called_off_later(self, doc: _Doc, s: Sentence, trig: _Trigger) -> str | None:
+        """Cancelled or postponed by a cue far on in the clause the trigger's noun governs."""
+        # "The talks between …, which had been expected to cover …, have been postponed"
+        text = doc.text
+        # A verb ("met", "will hold talks") is its own predicate: a later cue is another event's.
+        head = (trig.text.split() or [""])[0]  # "talks" of "talks between"
+        if NOUN_MEETING.match(head) is None and VISIT.match(head) is None:
+            return None
+        rules = _sentence_rules(doc, s)
+        stop = _CLAUSE_STOP.search(text, trig.end, s.end)
+        hi = stop.start() if stop else s.end
+        cues = [
+            (m.start(), status)
+            for status, pat in (("cancelled", rules.cancelled), ("postponed", rules.postponed))
+            if pat is not None and (m := pat.search(text, trig.end, hi)) is not None
+        ]
+        if not cues:
+            return None
+        cue, status = min(cues)
+        # Another event word, or "held", before the cue: the cue is about something else.
+        k = bisect.bisect_left(doc.trigger_starts, trig.end)
+        if k < len(doc.trigger_starts) and doc.trigger_starts[k] < cue:
+            return None
+        if rules.held is not None and rules.held.search(text, trig.end, cue):
+            return None
+        # "Putin and Xi will hold talks …": a person before the noun acts; the clause is theirs.
+        # Not a possessive ("Lavrov's talks") nor whoever reports it ("Peskov said the talks").
+        lo = trig.start - len(_clause_before(text, s.start, trig.start))
+        for a in _actors_in(doc, s):
+            if a.start < lo or a.end > trig.start or a.weak or not _is_person(a):
+                continue
+            if text[a.end : a.end + 1] in ("'", "’"):
+                continue
+            reporting = rules.reporting_any
+            if reporting is None or reporting.search(text, a.end, trig.start) is None:
+                return None
+        return status
 
     def _contact(
         self,
