@@ -294,6 +294,23 @@ def test_a_mute_silences_follow_ups_too(db: Any) -> None:
     assert cancelled[:2] == ("cancelled", "muted")
 
 
+def test_a_muted_follow_up_is_released_when_the_mute_lapses_and_the_event_is_still_news(
+    db: Any,
+) -> None:
+    desk = announced(db)
+    with sdb.transaction(db) as cur:
+        mute = rules.add_mute(cur, person_id="wang-yi", reason="Wang Yi week")
+    assert desk.report("cancelled") == []
+    with sdb.transaction(db) as cur:
+        assert mute.id is not None and rules.remove_mute(cur, mute.id)
+    # A new report of the cancellation after the mute is gone: the follow-up goes out, once.
+    assert desk.report("cancelled") == [("console", "cancelled")]
+    assert titles(desk.send()) == ["Cancelled"]
+    assert desk.report("cancelled") == []
+    assert desk.send() == []
+    assert [r[:2] for r in rows(db, desk.event_id)] == [("new", "sent"), ("cancelled", "sent")]
+
+
 def test_follow_ups_roll_back_with_the_events_transaction(db: Any) -> None:
     desk = announced(db)
     with pytest.raises(RuntimeError), sdb.transaction(db) as cur:

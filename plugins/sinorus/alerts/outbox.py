@@ -231,16 +231,24 @@ def _follow_up(
         return None
     if target is None:
         return kind if _insert(cur, event_id, new.channel, kind, status, mute) else None
-    if target.status == "superseded":
-        # The event is back at a status whose follow-up was withdrawn unsent: send that one.
+    if target.status == "superseded" or (target.status == "muted" and mute is None):
+        # Superseded: the event is back at a status whose follow-up was withdrawn unsent.
+        # Muted: the mute has lapsed while the event is still in the news, as for a first
+        # alert. Either way that follow-up is now the one to send.
         cur.execute(
             "UPDATE alerts SET status = %s, event_status = %s, muted_by = %s, closed_at = NULL,"
             " closed_by = NULL, closed_reason = NULL, updated_at = now()"
-            " WHERE id = %s AND status = 'superseded'",
-            ("muted" if mute else "pending", status, mute.describe() if mute else None, target.id),
+            " WHERE id = %s AND status = %s",
+            (
+                "muted" if mute else "pending",
+                status,
+                mute.describe() if mute else None,
+                target.id,
+                target.status,
+            ),
         )
         return kind if cur.rowcount and mute is None else None
-    return None  # pending already, or sent, muted, failed or discarded: never twice
+    return None  # pending already, sent, still muted, failed or discarded: never twice
 
 
 def _lock_pending(cur: Any, alert_id: int) -> bool:
