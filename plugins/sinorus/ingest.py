@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
-import multiprocessing
-import os
 import queue
-import sys
 import threading
 import time
-import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,7 +19,7 @@ from typing import Any
 import psycopg2.extensions
 
 from sinorus import db as sdb
-from sinorus import extract, feeds, parse, settings, store, urls
+from sinorus import extract, feeds, parse, store, urls, workers
 from sinorus.fetch import Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
@@ -236,82 +231,14 @@ QUEUED_PER_WORKER = 4
 def extract_processes() -> int:
     """Processes that parse pages, the task's own included: SINORUS_EXTRACT_PROCESSES, else one
     per core (max 4)."""
-    configured = settings.env("SINORUS_EXTRACT_PROCESSES")
-    if configured and configured.isdigit():
-        return max(1, int(configured))
-    return max(1, min(4, os.cpu_count() or 1))
+    return workers.processes("SINORUS_EXTRACT_PROCESSES")
 
 
 @contextmanager
-def _extraction_pool(workers: int, articles: int) -> Iterator[ProcessPoolExecutor | None]:
-    # A daemonic process (some executors' workers) may not have children: extract in-process.
-    if workers < 1 or articles < POOL_MIN_ARTICLES or multiprocessing.current_process().daemon:
-        yield None
-        return
-    # spawn: the fetcher's threads are running (forking a threaded process is unsafe), and a
-    # forkserver inherited from a parent that forked us would not be ours to use.
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(os.getpid(),),
-    )
-    try:
-        # Each submit spawns a worker while fewer than `workers` run: spawn them all now, while
-        # the parent's __main__ is hidden, and let them warm up while the first pages download.
-        with _main_hidden():
-            for _ in range(workers):
-                pool.submit(extract.warm_up)
+def _extraction_pool(count: int, articles: int) -> Iterator[ProcessPoolExecutor | None]:
+    # Below POOL_MIN_ARTICLES pages a worker costs more to start than it saves.
+    with workers.pool(count if articles >= POOL_MIN_ARTICLES else 0, extract.warm_up) as pool:
         yield pool
-    finally:
-        # Waiting for the workers costs a few ms now that they skip interpreter teardown; not
-        # waiting once left a task process that never exited (a killed-task test under load).
-        pool.shutdown(cancel_futures=True)
-
-
-_MAIN_LOCK = threading.Lock()
-
-
-@contextmanager
-def _main_hidden() -> Iterator[None]:
-    """Show processes spawned meanwhile a bare __main__, so they do not import the parent's.
-
-    A spawned process first imports its parent's main module. In an Airflow task that is the
-    `airflow` command, so each extraction worker would import all of Airflow (about 1 s) before
-    its first page; a bare module (no __spec__, no __file__) gives it nothing to import. The
-    workers run functions of the sinorus package, never of __main__, so they miss nothing.
-    """
-    with _MAIN_LOCK:
-        main = sys.modules.get("__main__")
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            if main is not None:
-                sys.modules["__main__"] = main
-
-
-def _start_worker(parent: int) -> None:
-    """In a pool worker: exit when the task process that started us is gone (killed, timed out),
-    and exit without tearing down the interpreter when the pool is shut down."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    # A spawned worker leaves through sys.exit, and freeing trafilatura's and lxml's objects
-    # one by one took 40-70 ms that the task spent waiting at shutdown. Its results are
-    # already written (the result queue's writes are synchronous); exit at the first atexit
-    # call instead.
-    atexit.register(_exit_now)
-
-
-def _exit_now() -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 def extract_pending(
