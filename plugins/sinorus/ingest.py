@@ -223,8 +223,7 @@ class ExtractSummary:
 # Below this many pages a worker process costs more to start than it saves.
 POOL_MIN_ARTICLES = 20
 # Pages queued per worker, so it never idles while the task process parses a long page of its
-# own (with 2, a worker sat idle for 16 % of a 200-page run; with 4, 2 %). At the end the task
-# takes back the pages no worker has started.
+# own (with 2, a worker sat idle for 16 % of a 200-page run; with 4, 2 %).
 QUEUED_PER_WORKER = 4
 
 
@@ -269,11 +268,15 @@ def extract_pending(
         with _Saver(conn, summary) as saver, _extraction_pool(total - 1, len(pending)) as pool:
             in_flight: dict[Future[_Parsed], tuple[store.PendingArticle, FetchResult]] = {}
             queue_cap = QUEUED_PER_WORKER * (total - 1)
+            left = len(pending)
             for article_id, result in fetcher.get_many(requests, accept=PAGE_ACCEPT):
                 article = pending[article_id]
+                left -= 1
                 if in_flight:
                     _drain(saver, in_flight, timeout=0)
-                if pool is not None and len(in_flight) < queue_cap:
+                # Near the end, queue no more at the workers than this process has pages left
+                # to parse, so both finish together instead of this one waiting at the end.
+                if pool is not None and len(in_flight) < min(queue_cap, left):
                     try:
                         in_flight[pool.submit(_parse_page, article, result)] = (article, result)
                         continue
@@ -284,14 +287,7 @@ def extract_pending(
                         pool = None
                 saver.save(article, _parse_page(article, result))
             while in_flight:
-                # Every page is here: take back the queued pages no worker has started rather
-                # than wait for them, so the task and the workers finish together.
-                stolen = next((f for f in reversed(in_flight) if f.cancel()), None)
-                if stolen is None:
-                    _drain(saver, in_flight)
-                    continue
-                article, result = in_flight.pop(stolen)
-                saver.save(article, _parse_page(article, result))
+                _drain(saver, in_flight)
     finally:
         if own:
             fetcher.close()

@@ -47,9 +47,17 @@ def pool(workers: int, warm_up: Callable[[], object]) -> Iterator[ProcessPoolExe
                 executor.submit(warm_up)
         yield executor
     finally:
+        started = list((getattr(executor, "_processes", None) or {}).values())
         # Waiting for the workers costs a few ms now that they skip interpreter teardown; not
         # waiting once left a task process that never exited (a killed-task test under load).
         executor.shutdown(cancel_futures=True)
+        # When a worker dies, Python 3.11's pool stops its other workers, unless a future it
+        # tries to fail was cancelled (we take queued work back): then it raises before doing
+        # so, and the survivor, waiting for work that never comes, kept the task from exiting.
+        for process in started:
+            if process.is_alive():
+                process.kill()
+                process.join(5)
 
 
 _MAIN_LOCK = threading.Lock()
