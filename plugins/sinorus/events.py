@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -13,7 +15,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2.extensions import cursor as Cursor
 
-from sinorus import cluster
+from sinorus import cluster, workers
 from sinorus import db as sdb
 from sinorus.alerts import outbox
 from sinorus.detect import detector
@@ -50,18 +52,47 @@ class _Article:
     published: date | None
 
 
+# A backlog this large is read by several processes (SINORUS_DETECT_PROCESSES); a worker takes
+# about 0.5 s to start and load the rules, which a few hundred articles repay.
+POOL_MIN_ARTICLES = 400
+# Articles a worker is handed at a time, and chunks kept queued per worker.
+CHUNK = 20
+QUEUED_PER_WORKER = 2
+
+
+def detect_processes() -> int:
+    """Processes that run the detector, the task's own included: SINORUS_DETECT_PROCESSES, else
+    one per core (max 4)."""
+    return workers.processes("SINORUS_DETECT_PROCESSES")
+
+
 def detect_pending(
-    conn: psycopg2.extensions.connection, *, limit: int = 2000, batch: int = 200
+    conn: psycopg2.extensions.connection,
+    *,
+    limit: int = 2000,
+    batch: int = 200,
+    processes: int | None = None,
 ) -> DetectSummary:
-    """Run the detector over articles it has not read yet and fold the results into events."""
+    """Run the detector over articles it has not read yet and fold the results into events.
+
+    The detector is pure CPU: with a backlog of POOL_MIN_ARTICLES or more, `processes`
+    processes read each batch (this one and spawned workers); clustering and the database
+    stay in this process, batch by batch, under the clustering lock.
+    """
     summary = DetectSummary()
-    while summary.articles < limit:
-        with sdb.transaction(conn) as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (CLUSTER_LOCK,))
-            articles = _articles_to_read(cur, min(batch, limit - summary.articles))
-            if not articles:
-                break
-            _detect_batch(cur, articles, summary)
+    total = detect_processes() if processes is None else processes
+    with sdb.transaction(conn) as cur:
+        backlog = _backlog(cur, min(limit, POOL_MIN_ARTICLES))
+    count = total - 1 if backlog >= POOL_MIN_ARTICLES else 0
+    with workers.pool(count, _load_rules) as pool:
+        reader = _Reader(pool, count)
+        while summary.articles < limit:
+            with sdb.transaction(conn) as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (CLUSTER_LOCK,))
+                articles = _articles_to_read(cur, min(batch, limit - summary.articles))
+                if not articles:
+                    break
+                _detect_batch(cur, articles, reader.read(articles), summary)
     log.info(
         "detected %d mentions in %d articles: %d new events, %d updated, %d alerts queued",
         summary.mentions,
@@ -73,31 +104,115 @@ def detect_pending(
     return summary
 
 
+_UNREAD = "extraction_status = ANY(%s) AND detected_version IS DISTINCT FROM %s"
+
+
+def _backlog(cur: Cursor, up_to: int) -> int:
+    """Articles waiting for the detector, counted up to `up_to`."""
+    cur.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM articles WHERE {_UNREAD} LIMIT %s) waiting",
+        (list(READABLE), DETECTOR_VERSION, up_to),
+    )
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 def _articles_to_read(cur: Cursor, limit: int) -> list[_Article]:
     cur.execute(
         "SELECT id, title, body, lang, coalesce(published_at, fetched_at)::date FROM articles "
-        "WHERE extraction_status = ANY(%s) AND detected_version IS DISTINCT FROM %s "
+        f"WHERE {_UNREAD} "
         "ORDER BY coalesce(published_at, fetched_at), id LIMIT %s FOR UPDATE SKIP LOCKED",
         (list(READABLE), DETECTOR_VERSION, limit),
     )
     return [_Article(*row) for row in cur.fetchall()]
 
 
-def _detect_batch(cur: Cursor, articles: Sequence[_Article], summary: DetectSummary) -> None:
-    found: list[tuple[_Article, int, Mention]] = []
+# What the detector made of one article: its mentions, or why it failed.
+_Reading = list[Mention] | str
+
+
+def _read_chunk(articles: Sequence[_Article]) -> list[_Reading]:
+    """Run the detector over some articles; pure, so it can run in a worker process."""
+    out: list[_Reading] = []
     for article in articles:
         try:
-            mentions = detector.detect(
-                article.body or "",
-                lang=article.lang,
-                published=article.published,
-                title=article.title,
+            out.append(
+                detector.detect(
+                    article.body or "",
+                    lang=article.lang,
+                    published=article.published,
+                    title=article.title,
+                )
             )
         except Exception as exc:  # one article's text must not stop the batch
-            summary.errors.append(f"article {article.id}: {type(exc).__name__}: {exc}")
             log.exception("detector failed on article %s", article.id)
-            mentions = []
-        found += [(article, i, m) for i, m in enumerate(mentions)]
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+
+
+def _load_rules() -> None:
+    """A worker's warm-up: load the rules and gazetteer before the first chunk arrives."""
+    detector.default_detector()
+
+
+class _Reader:
+    """Reads batches with the task process and the pool's workers side by side."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None, count: int) -> None:
+        self.pool = pool
+        self.cap = QUEUED_PER_WORKER * count
+
+    def read(self, articles: Sequence[_Article]) -> list[_Reading]:
+        chunks = [articles[i : i + CHUNK] for i in range(0, len(articles), CHUNK)]
+        done: dict[int, list[_Reading]] = {}
+        in_flight: dict[Future[list[_Reading]], int] = {}
+        for k, chunk in enumerate(chunks):
+            self._collect(in_flight, chunks, done, block=False)
+            # Queue no more at the workers than this process has chunks left to read, so both
+            # finish together.
+            if self.pool is not None and len(in_flight) < min(self.cap, len(chunks) - k - 1):
+                try:
+                    in_flight[self.pool.submit(_read_chunk, chunk)] = k
+                    continue
+                except BrokenProcessPool:
+                    log.warning("detection workers died; reading the rest here")
+                    self.pool = None
+            done[k] = _read_chunk(chunk)
+        while in_flight:
+            self._collect(in_flight, chunks, done, block=True)
+        return [reading for k in range(len(chunks)) for reading in done[k]]
+
+    def _collect(
+        self,
+        in_flight: dict[Future[list[_Reading]], int],
+        chunks: Sequence[Sequence[_Article]],
+        done: dict[int, list[_Reading]],
+        *,
+        block: bool,
+    ) -> None:
+        ready, _ = wait(in_flight, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for future in ready:
+            k = in_flight.pop(future)
+            try:
+                done[k] = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory)
+                # The detector is pure and bounded, so reading the chunk here is safe.
+                log.warning("a detection worker failed (%s); reading its articles here", exc)
+                done[k] = _read_chunk(chunks[k])
+
+
+def _detect_batch(
+    cur: Cursor,
+    articles: Sequence[_Article],
+    readings: Sequence[_Reading],
+    summary: DetectSummary,
+) -> None:
+    found: list[tuple[_Article, int, Mention]] = []
+    for article, reading in zip(articles, readings, strict=True):
+        if isinstance(reading, str):
+            summary.errors.append(f"article {article.id}: {reading}")
+            continue
+        found += [(article, i, m) for i, m in enumerate(reading)]
     ids = [a.id for a in articles]
     cur.execute("DELETE FROM event_mentions WHERE article_id = ANY(%s) RETURNING event_id", (ids,))
     touched = {row[0] for row in cur.fetchall() if row[0] is not None}
