@@ -83,6 +83,8 @@ def detect_pending(
     total = detect_processes() if processes is None else processes
     with sdb.transaction(conn) as cur:
         backlog = _backlog(cur, min(limit, POOL_MIN_ARTICLES))
+    if backlog == 0:
+        return summary
     count = total - 1 if backlog >= POOL_MIN_ARTICLES else 0
     with workers.pool(count, _load_rules) as pool:
         reader = _Reader(pool, count)

@@ -261,6 +261,8 @@ def extract_pending(
     try:
         with conn, conn.cursor() as cur:
             pending = {a.id: a for a in store.pending_articles(cur, limit)}
+        if not pending:
+            return summary
         requests: list[tuple[int, str, dict[str, str | None]]] = [
             (a.id, a.url, {}) for a in pending.values()
         ]
