@@ -17,7 +17,7 @@ from sinorus import db as sdb
 from sinorus import events
 from tests.conftest import shared_path
 from tests.support import seed
-from tests.test_ingest import _children, _cmdline
+from tests.test_ingest import _children, _cmdline, _zombie
 
 Connection = psycopg2.extensions.connection
 
@@ -106,3 +106,6 @@ def test_a_killed_detection_worker_loses_nothing(db: Connection, backlog: int) -
     assert killed
     assert (three.articles, three.mentions, three.errors) == (backlog, one.mentions, [])
     assert snapshot(db) == alone
+    # The other worker is gone too: one left waiting for work would keep the task from exiting.
+    survivors = {p for p in _children(me) if "spawn_main" in _cmdline(p) and not _zombie(p)}
+    assert not survivors - before, survivors
