@@ -71,15 +71,16 @@ def fetch_feeds(
         # A 304 (or the same bytes again) brings nothing to store but the check itself, so those
         # are written together after the loop: a commit per unchanged feed was most of a quiet
         # run's own time. Should the run die first, those feeds are only asked again next time.
-        unchanged: list[tuple[store.FeedRow, FetchResult]] = []
+        unchanged: list[tuple[store.FeedRow, FetchResult, bool]] = []
         for feed_id, result in fetcher.get_many(requests, jitter=jitter, accept=FEED_ACCEPT):
-            if result.outcome == "not_modified" or _same_body(rows[feed_id], result):
-                unchanged.append((rows[feed_id], result))
+            same = _same_body(rows[feed_id], result)
+            if result.outcome == "not_modified" or same:
+                unchanged.append((rows[feed_id], result, same))
                 outcome: dict[str, Any] = {"status": "not_modified"}
             else:
                 with sdb.transaction(conn) as cur:
                     outcome = _record_feed(
-                        cur, rows[feed_id], result, run_id=run_id, started=started
+                        cur, rows[feed_id], result, run_id=run_id, started=started, same=False
                     )
             summary.feeds += 1
             if on_feed:
@@ -96,8 +97,8 @@ def fetch_feeds(
                 summary.failures.append(f"{rows[feed_id].name}: {outcome.get('error')}")
         if unchanged:
             with sdb.transaction(conn) as cur:
-                for feed, result in unchanged:
-                    _record_feed(cur, feed, result, run_id=run_id, started=started)
+                for feed, result, same in unchanged:
+                    _record_feed(cur, feed, result, run_id=run_id, started=started, same=same)
     finally:
         if own:
             fetcher.close()
@@ -135,19 +136,20 @@ def _record_feed(
     *,
     run_id: str,
     started: datetime,
+    same: bool,
 ) -> dict[str, Any]:
-    """Parse one feed's response and store everything it produced, in the caller's transaction."""
+    """Parse one feed's response and store everything it produced, in the caller's transaction.
+
+    `same`: a 200 with the bytes the feed sent last time (fetch_feeds has compared them)."""
     now = datetime.now(UTC)
     base: dict[str, Any] = {"http_status": result.status, "ms": result.elapsed_ms}
     fields: dict[str, Any]
     parsed: parse.ParsedFeed | None = None
-    body_hash = _body_hash(result)
-    unchanged = _same_body(feed, result)
-    if result.outcome == "ok" and result.body is not None and not unchanged:
+    if result.outcome == "ok" and result.body is not None and not same:
         parsed = parse.parse_feed(
             result.body, url=result.final_url, content_type=result.headers.get("content-type")
         )
-    if result.outcome == "not_modified" or unchanged:
+    if result.outcome == "not_modified" or same:
         fields = base | {"status": "not_modified"}
         store.feed_succeeded(
             cur,
@@ -155,7 +157,7 @@ def _record_feed(
             now=now,
             next_due=feeds.next_due(now, failures=0, ttl_seconds=feed.ttl_seconds),
             # The feed answered 200 with what it sent last time: healthy, nothing new.
-            status="ok" if unchanged else "not_modified",
+            status="ok" if same else "not_modified",
             http_status=result.status,
             etag=result.etag or feed.etag,
             last_modified=result.last_modified or feed.last_modified,
@@ -187,7 +189,7 @@ def _record_feed(
             last_modified=result.last_modified,
             ttl_seconds=ttl,
             new_items=len(created),
-            body_hash=body_hash,
+            body_hash=_body_hash(result),
         )
     else:
         error = parsed.error if parsed is not None else result.error
